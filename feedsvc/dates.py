@@ -1,0 +1,106 @@
+"""Parse front-matter dates into aware datetimes and format them for feeds and HTTP.
+
+Every datetime leaving this module is timezone-aware. Formatting never touches the
+process locale: feedgen's RFC 822 formatter calls ``locale.setlocale`` without a lock,
+which is not thread-safe (two threads can leave the process in the C locale or print
+Chinese weekday names), so RFC 822 dates are spelled out here by hand.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from dateutil import parser as dateutil_parser
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+UTC = dt.timezone.utc
+_DEFAULT_A = dt.datetime(2000, 1, 1)
+_DEFAULT_B = dt.datetime(2001, 2, 2)
+
+
+def make_aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """Return *value* with *zone* attached if it has no zone; drop microseconds."""
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        value = value.replace(tzinfo=zone)
+    return value.replace(microsecond=0)
+
+
+def parse_date(value: object, zone: dt.tzinfo) -> dt.datetime:
+    """Return the aware instant a front-matter ``date`` value names.
+
+    Accepts what PyYAML hands over: a ``datetime`` (aware or naive), a ``date`` (midnight),
+    or a string such as ``2022-05-11 17:16:04 +0800`` or ISO 8601. A value with no zone is
+    in the site's *zone* (on purpose unlike Jekyll, which reads it as UTC).
+    Raise ``ValueError`` with a readable message when the value names no date.
+    """
+    if isinstance(value, dt.datetime):
+        return make_aware(value, zone)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"date {value!r} is not a date")
+    text = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        parsed = _parse_loose(text)
+    return make_aware(parsed, zone)
+
+
+def _parse_loose(text: str) -> dt.datetime:
+    """Parse the forms Ruby's ``Time.parse`` takes, refusing any with a missing part.
+
+    dateutil fills a missing year, month or day from its *default*; parsing with two
+    different defaults shows whether it had to, so ``"1"`` is an error, not today's date.
+    """
+    try:
+        first = dateutil_parser.parse(text, default=_DEFAULT_A)
+        second = dateutil_parser.parse(text, default=_DEFAULT_B)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"date {text!r} is not a date ({exc})") from None
+    if first.date() != second.date():
+        raise ValueError(f"date {text!r} lacks a year, month or day")
+    return first
+
+
+def load_zone(name: str) -> ZoneInfo:
+    """Return the IANA zone *name*; raise ``ValueError`` if there is none such."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
+
+
+def format_rfc822(value: dt.datetime, zone: dt.tzinfo) -> str:
+    """Return *value* in *zone* as RFC 822 (RSS 2.0), e.g. ``Wed, 11 May 2022 17:16:04 +0800``."""
+    local = value.astimezone(zone)
+    offset = local.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, mins = divmod(abs(minutes), 60)
+    return (f"{_DAYS[local.weekday()]}, {local.day:02d} {_MONTHS[local.month - 1]} "
+            f"{local.year:04d} {local:%H:%M:%S} {sign}{hours:02d}{mins:02d}")
+
+
+def format_rfc3339(value: dt.datetime, zone: dt.tzinfo) -> str:
+    """Return *value* in *zone* as RFC 3339 (Atom, JSON Feed), e.g. ``2022-05-11T17:16:04+08:00``."""
+    return value.astimezone(zone).replace(microsecond=0).isoformat()
+
+
+def format_http_date(value: dt.datetime) -> str:
+    """Return *value* as an HTTP-date (RFC 9110 §5.6.7), always GMT."""
+    return format_rfc822(value, UTC)[:-5] + "GMT"
+
+
+def parse_http_date(text: str) -> dt.datetime | None:
+    """Return the instant of an HTTP-date header, or ``None`` if it is not one."""
+    from email.utils import parsedate_to_datetime
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    return make_aware(parsed, UTC)

@@ -1,0 +1,105 @@
+"""The published state of a site: snapshot → feeds → pages, swapped in by one reload().
+
+``Site.reload()`` is the one plain method the scheduler, the CLI and the tests call. It
+never imports Flask; the web layer only reads ``site.current``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+import types
+from collections.abc import Mapping
+
+from .config import Settings
+from .documents import Document
+from .errors import FeedsvcError
+from .feeds import FeedBuilder, FeedSet
+from .pages import render_pages
+from .store import Clock, Snapshot, Store, utc_now
+from .urls import FORMATS, feed_path, jekyll_feed_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    """Everything served for one snapshot, keyed by decoded URL path."""
+
+    snapshot: Snapshot
+    feeds: FeedSet
+    documents: Mapping[str, Document]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReloadStatus:
+    """What operators see of the reloads (``/healthz``, ``/metrics``)."""
+
+    last_success: dt.datetime | None = None
+    last_duration: float | None = None
+    last_failure: dt.datetime | None = None
+    last_error: str | None = None       # reason only: never a path or a traceback
+    failures: int = 0                   # failed reloads since start
+    reloads: int = 0                    # successful reloads since start
+
+
+def route_documents(feeds: FeedSet, pages: Mapping[str, Document]) -> dict[str, Document]:
+    """Return every document under each decoded path it is served at."""
+    documents = dict(pages)
+    for key, document in feeds.feeds.items():
+        documents[feed_path(key.kind, key.name, key.fmt, encoded=False)] = document
+        if key.fmt == "atom":
+            documents[jekyll_feed_path(key.kind, key.name, encoded=False)] = document
+    return documents
+
+
+class Site:
+    """A content store and the documents published from its newest snapshot."""
+
+    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = Store(settings, clock)
+        self.builder = FeedBuilder(settings)
+        self.current: Published | None = None
+        self.status = ReloadStatus()
+        self._lock = threading.Lock()   # one reload at a time, whoever calls it
+
+    def reload(self) -> Published:
+        """Reload the store, rebuild what changed and publish it; keep the old on failure."""
+        with self._lock:
+            started = time.perf_counter()
+            try:
+                snapshot = self.store.reload()
+                feeds = self.builder.build(snapshot)
+                pages = render_pages(self.settings, snapshot, feeds)
+            except FeedsvcError as exc:
+                self._failed(getattr(exc, "reason", None) or str(exc))
+                raise
+            except Exception as exc:   # keep serving the last good state, whatever broke
+                log.exception("reload failed unexpectedly")
+                self._failed(f"internal error ({type(exc).__name__}); see the service log")
+                raise
+            published = Published(snapshot, feeds,
+                                  types.MappingProxyType(route_documents(feeds, pages)))
+            self.current = published
+            self.status = dataclasses.replace(
+                self.status, last_success=self.clock(),
+                last_duration=time.perf_counter() - started, reloads=self.status.reloads + 1)
+            return published
+
+    def _failed(self, reason: str) -> None:
+        log.error("reload failed: %s", reason)
+        self.status = dataclasses.replace(
+            self.status, last_failure=self.clock(), last_error=reason,
+            failures=self.status.failures + 1)
+
+    def document(self, path: str) -> Document | None:
+        """Return the document served at decoded *path*, or None."""
+        current = self.current
+        return None if current is None else current.documents.get(path)
+
+
+__all__ = ["FORMATS", "Published", "ReloadStatus", "Site", "route_documents"]

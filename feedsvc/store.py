@@ -1,0 +1,502 @@
+"""The content store: read a Jekyll site's posts into an immutable snapshot.
+
+Jekyll's rules are followed (see README, "Jekyll rules"): posts are ``YYYY-MM-DD-slug.EXT``
+files under ``_posts/`` folders, with YAML front matter. :meth:`Store.reload` re-reads only
+files whose (mtime, size, inode) changed, keeps the last good version of a post that breaks,
+and swaps a new :class:`Snapshot` in with one assignment.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import time
+import types
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from urllib.parse import quote
+
+import yaml
+
+from .config import Settings
+from .dates import UTC, parse_date
+from .errors import ContentError
+
+try:  # libyaml's loader is about 9x faster than the pure-Python one
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+POST_NAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.+)\.(md|markdown|html)$")
+# Jekyll's YAML_FRONT_MATTER_REGEXP: "---" line, YAML, then a "---" or "..." line.
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)??(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+SKIPPED_DIRS = frozenset({"node_modules", "vendor", "_site", "_drafts"})
+PERMALINK_STYLES = {
+    "date": "/:categories/:year/:month/:day/:title:output_ext",
+    "pretty": "/:categories/:year/:month/:day/:title/",
+    "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+    "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
+    "none": "/:categories/:title:output_ext",
+}
+_PLACEHOLDER = re.compile(r":([a-z_]+)")
+_URL_SAFE = "/%:@!$&'()*+,;=~-._"
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """Return the current instant, aware, in UTC."""
+    return dt.datetime.now(UTC)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Post:
+    """One post, as read from one file. Every datetime is aware."""
+
+    path: str                    # POSIX path relative to the site root
+    slug: str                    # from the file name
+    title: str
+    date: dt.datetime
+    updated: dt.datetime         # last_modified_at, else date
+    url: str                     # percent-encoded path under the site, starting with /
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    author: str                  # "" when the post names none
+    summary: str                 # front matter description or excerpt, else ""
+    image: str                   # front matter image, else ""
+    id: str                      # front matter id, else ""
+    excerpt_only: bool | None    # per-post override of the site setting
+    markdown: bool               # body is Markdown (else HTML taken as it is)
+    digest: str                  # hash of the file's bytes
+
+    @property
+    def sort_key(self) -> tuple[dt.datetime, str]:
+        """Return the key that orders posts; the path breaks ties so order never flips."""
+        return (self.date, self.path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of the store at one instant; a reload builds a new one."""
+
+    posts: tuple[Post, ...]                       # published and due, newest first
+    categories: Mapping[str, tuple[Post, ...]]    # name -> posts, newest first
+    tags: Mapping[str, tuple[Post, ...]]
+    bodies: Mapping[str, str]                     # path -> raw body, for posts in some feed
+    errors: tuple[ContentError, ...]
+    loaded_at: dt.datetime
+    load_seconds: float
+    next_due: dt.datetime | None                  # when the next future post is due
+    pending: int = 0                              # future posts not yet due
+
+    def posts_in(self, category: str) -> tuple[Post, ...]:
+        """Return the posts of one category, newest first (empty if unknown)."""
+        return self.categories.get(category, ())
+
+    def posts_tagged(self, tag: str) -> tuple[Post, ...]:
+        """Return the posts with one tag, newest first (empty if unknown)."""
+        return self.tags.get(tag, ())
+
+    def body_of(self, post: Post) -> str:
+        """Return the raw body (Markdown or HTML) of a post that appears in some feed."""
+        return self.bodies[post.path]
+
+
+@dataclasses.dataclass(slots=True)
+class _FileState:
+    """What the store remembers of one file between reloads."""
+
+    signature: tuple[int, int, int]
+    post: Post | None            # last good post; None if the file is not a post
+    body: str | None             # kept only while the post is in some feed
+    error: ContentError | None   # why the current version could not be read
+
+
+class Store:
+    """Load a site's posts and keep the newest good snapshot."""
+
+    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.root = settings.site_root
+        self.snapshot: Snapshot | None = None
+        self._files: dict[str, _FileState] = {}
+        self.reads = 0   # files (re)parsed since start; tests and benchmarks read it
+
+    def reload(self) -> Snapshot:
+        """Re-read what changed on disk, build a new snapshot and swap it in."""
+        started = time.perf_counter()
+        now = self.clock()
+        try:
+            found = dict(find_post_files(self.root))
+        except OSError as exc:
+            raise ContentError(".", f"cannot read the site folder: {exc.strerror or exc}") from None
+        files: dict[str, _FileState] = {}
+        errors: list[ContentError] = []
+        for rel, signature in found.items():
+            state = self._refresh(rel, signature, self._files.get(rel))
+            if isinstance(state, ContentError):
+                errors.append(state)
+                continue
+            files[rel] = state
+            if state.error is not None:
+                errors.append(state.error)
+        snapshot = self._assemble(files, errors, now, started)
+        self._files = files
+        self.snapshot = snapshot
+        return snapshot
+
+    def _refresh(self, rel: str, signature: tuple[int, int, int] | ContentError,
+                 old: _FileState | None) -> _FileState | ContentError:
+        if isinstance(signature, ContentError):
+            return signature
+        if old is not None and old.signature == signature:
+            return old
+        self.reads += 1
+        try:
+            post, body = load_post(self.root, rel, self.settings)
+        except ContentError as exc:
+            log.warning("skipped post %s: %s", exc.path, exc.reason)
+            if old is not None and old.post is not None:
+                # A half-saved edit: keep serving the last good version, report the error.
+                return _FileState(signature, old.post, old.body, exc)
+            return _FileState(signature, None, None, exc)
+        return _FileState(signature, post, body, None)
+
+    def _assemble(self, files: dict[str, _FileState], errors: list[ContentError],
+                  now: dt.datetime, started: float) -> Snapshot:
+        due, future = [], []
+        for state in files.values():
+            if state.post is not None:
+                (due if state.post.date <= now else future).append(state.post)
+        due.sort(key=lambda post: post.sort_key, reverse=True)
+        categories = _index(due, lambda p: p.categories)
+        tags = _index(due, lambda p: p.tags)
+        bodies = self._keep_bodies(files, featured(due, categories, tags,
+                                                   self.settings.feed_limit))
+        errors.sort(key=lambda e: e.path)
+        return Snapshot(
+            posts=tuple(due),
+            categories=types.MappingProxyType(categories),
+            tags=types.MappingProxyType(tags),
+            bodies=types.MappingProxyType(bodies),
+            errors=tuple(errors),
+            loaded_at=now,
+            load_seconds=time.perf_counter() - started,
+            next_due=min((p.date for p in future), default=None),
+            pending=len(future),
+        )
+
+    def _keep_bodies(self, files: dict[str, _FileState], paths: set[str]) -> dict[str, str]:
+        """Keep the bodies of posts some feed shows; drop the rest to bound memory."""
+        bodies = {}
+        for rel, state in files.items():
+            if rel not in paths:
+                state.body = None
+                continue
+            if state.body is None:
+                try:
+                    state.body = load_post(self.root, rel, self.settings)[1]
+                except ContentError as exc:  # changed since it was read: next reload sees it
+                    log.warning("could not re-read body of %s: %s", exc.path, exc.reason)
+                    state.body = ""
+            bodies[rel] = state.body
+        return dict(sorted(bodies.items()))
+
+
+def _index(posts: list[Post], names: Callable[[Post], tuple[str, ...]]
+           ) -> dict[str, tuple[Post, ...]]:
+    groups: dict[str, list[Post]] = {}
+    for post in posts:
+        for name in names(post):
+            groups.setdefault(name, []).append(post)
+    return {name: tuple(groups[name]) for name in sorted(groups)}
+
+
+def featured(posts: list[Post] | tuple[Post, ...], categories: Mapping[str, tuple[Post, ...]],
+             tags: Mapping[str, tuple[Post, ...]], limit: int) -> set[str]:
+    """Return the paths of posts that appear in at least one feed."""
+    paths = {p.path for p in posts[:limit]}
+    for group in (*categories.values(), *tags.values()):
+        paths.update(p.path for p in group[:limit])
+    return paths
+
+
+# --- finding files -------------------------------------------------------------------------
+
+def find_post_files(root: Path) -> Iterator[tuple[str, tuple[int, int, int] | ContentError]]:
+    """Yield (relative path, (mtime_ns, size, inode)) for every candidate post file.
+
+    A candidate whose symlink leads outside the site root, or cannot be stat'ed, is
+    yielded with a :class:`ContentError` instead of a signature.
+    """
+    real_root = os.path.realpath(root)
+    if not os.path.isdir(real_root):
+        raise FileNotFoundError(2, "site folder is missing")
+    seen: set[str] = set()
+    yield from _walk_site(real_root, "", real_root, seen)
+
+
+def _listdir(path: str) -> list[os.DirEntry[str]]:
+    with os.scandir(path) as entries:
+        return sorted(entries, key=lambda e: e.name)
+
+
+def _inside(real_root: str, path: str) -> str | None:
+    real = os.path.realpath(path)
+    if real == real_root or real.startswith(real_root + os.sep):
+        return real
+    return None
+
+
+def _walk_site(path: str, rel: str, real_root: str, seen: set[str]
+               ) -> Iterator[tuple[str, tuple[int, int, int] | ContentError]]:
+    real = os.path.realpath(path)
+    if real in seen:  # a symlinked folder seen already (or a loop)
+        return
+    seen.add(real)
+    for entry in _listdir(path):
+        name = entry.name
+        child_rel = f"{rel}{name}"
+        if name == "_posts":
+            if entry.is_dir():
+                yield from _walk_posts(entry.path, child_rel + "/", real_root, seen)
+            continue
+        if name.startswith((".", "_", "#")) or name in SKIPPED_DIRS:
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if is_dir and (not entry.is_symlink() or _inside(real_root, entry.path)):
+            yield from _walk_site(entry.path, child_rel + "/", real_root, seen)
+
+
+def _walk_posts(path: str, rel: str, real_root: str, seen: set[str]
+                ) -> Iterator[tuple[str, tuple[int, int, int] | ContentError]]:
+    real = os.path.realpath(path)
+    if real in seen:
+        return
+    seen.add(real)
+    try:
+        entries = _listdir(path)
+    except OSError as exc:
+        yield rel.rstrip("/"), ContentError(rel.rstrip("/"), f"cannot list folder: {exc.strerror}")
+        return
+    for entry in entries:
+        name = entry.name
+        child_rel = f"{rel}{name}"
+        if name.startswith((".", "_", "#")) or name.endswith("~"):
+            continue
+        if entry.is_symlink() and _inside(real_root, entry.path) is None:
+            yield child_rel, ContentError(child_rel, "symlink leads outside the site; not followed")
+            continue
+        try:
+            if entry.is_dir():
+                yield from _walk_posts(entry.path, child_rel + "/", real_root, seen)
+                continue
+            if not POST_NAME.match(name):
+                continue
+            st = entry.stat()
+        except OSError as exc:
+            yield child_rel, ContentError(child_rel, f"cannot stat: {exc.strerror or exc}")
+            continue
+        yield child_rel, (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+# --- reading one post ----------------------------------------------------------------------
+
+def read_text(data: bytes, rel: str) -> str:
+    """Decode a post's bytes: UTF-8 (BOM or not), else GB18030; CRLF becomes LF."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ContentError(rel, "not text: neither UTF-8 nor GB18030") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(text: str, rel: str) -> tuple[dict, str] | None:
+    """Return (front matter, body), or ``None`` if the text has no front matter."""
+    match = FRONT_MATTER.match(text)
+    if match is None:
+        return None
+    try:
+        data = yaml.load(match.group(1) or "", Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise ContentError(rel, _yaml_reason(exc)) from None
+    except RecursionError:
+        raise ContentError(rel, "front matter nests too deeply") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ContentError(rel, "front matter is not a mapping of keys to values")
+    return data, text[match.end():]
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"invalid YAML front matter: {problem}"
+    # +2: line 1 of the file is the opening "---"; marks count from 0.
+    return f"invalid YAML front matter at line {mark.line + 2}: {problem}"
+
+
+def load_post(root: Path, rel: str, settings: Settings) -> tuple[Post | None, str | None]:
+    """Read one file; return (post, raw body), or (None, None) when it is not a post.
+
+    Raise :class:`ContentError` with the reason when the file is broken.
+    """
+    path = os.path.join(root, rel)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(settings.max_post_bytes + 1)
+    except OSError as exc:
+        raise ContentError(rel, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > settings.max_post_bytes:
+        raise ContentError(rel, f"larger than max_post_bytes ({settings.max_post_bytes} bytes)")
+    parts = split_front_matter(read_text(data, rel), rel)
+    if parts is None:
+        return None, None  # Jekyll: a file without front matter is not a post
+    front, body = parts
+    if front.get("published", True) is False:
+        return None, None
+    try:
+        post = make_post(rel, front, settings, hashlib.blake2b(data, digest_size=12).hexdigest())
+    except ValueError as exc:
+        raise ContentError(rel, str(exc)) from None
+    return post, body
+
+
+def make_post(rel: str, front: Mapping, settings: Settings, digest: str) -> Post:
+    """Return the post that front matter *front* of file *rel* describes."""
+    name = rel.rsplit("/", 1)[-1]
+    match = POST_NAME.match(name)
+    if match is None:
+        raise ValueError("file name is not YYYY-MM-DD-slug.EXT")
+    year, month, day, slug, ext = match.groups()
+    zone = settings.zone
+    try:
+        file_date = dt.datetime(int(year), int(month), int(day), tzinfo=zone)
+    except ValueError:
+        raise ValueError(f"file name has an invalid date {year}-{month}-{day}") from None
+    date = file_date if front.get("date") is None else _date(front["date"], "date", zone)
+    modified = front.get("last_modified_at")
+    updated = date if modified is None else _date(modified, "last_modified_at", zone)
+    parts = rel.split("/")
+    dir_categories = parts[:parts.index("_posts")]  # Jekyll: a/b/_posts/ gives categories a, b
+    categories = _names(dir_categories + _listed(front, "categories", "category"))
+    title = _scalar(front.get("title")).strip() or titleize(slug)
+    return Post(
+        path=rel, slug=slug, title=title, date=date, updated=max(updated, date),
+        url=post_url(front, settings, slug, date, categories, ext),
+        categories=categories, tags=_names(_listed(front, "tags", "tag")),
+        author=_author(front.get("author")),
+        summary=_scalar(front.get("description") or front.get("excerpt")).strip(),
+        image=_image(front.get("image")), id=_scalar(front.get("id")).strip(),
+        excerpt_only=front["excerpt_only"] if isinstance(front.get("excerpt_only"), bool) else None,
+        markdown=ext != "html", digest=digest,
+    )
+
+
+def _date(value: object, key: str, zone: dt.tzinfo) -> dt.datetime:
+    try:
+        return parse_date(value, zone)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+
+
+def _scalar(value: object) -> str:
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    return str(value)
+
+
+def _listed(front: Mapping, plural: str, singular: str) -> list[str]:
+    """Return the names of a Jekyll list key: a string splits on whitespace, a list is as is."""
+    value = front.get(plural)
+    if value is None:
+        value = front.get(singular)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, (list, tuple)):
+        return [str(item).strip() for item in value if item is not None and str(item).strip()]
+    return [str(value)]
+
+
+_interned: dict[str, str] = {}
+
+
+def _names(names: list[str]) -> tuple[str, ...]:
+    """Drop duplicates, keep order; share one string per name across posts (memory)."""
+    return tuple(_interned.setdefault(n, n) for n in dict.fromkeys(names))
+
+
+def _author(value: object) -> str:
+    if isinstance(value, dict):
+        return _scalar(value.get("name")).strip()
+    if isinstance(value, list):
+        return ", ".join(_author(item) for item in value if _author(item))
+    return _scalar(value).strip()
+
+
+def _image(value: object) -> str:
+    if isinstance(value, dict):  # jekyll-seo-tag style: image: {path: ..., alt: ...}
+        value = value.get("path")
+    return _scalar(value).strip()
+
+
+def titleize(slug: str) -> str:
+    """Return Jekyll's title for a slug: words split on '-', each capitalized."""
+    return " ".join(word.capitalize() for word in slug.split("-") if word)
+
+
+def slugify(text: str) -> str:
+    """Return Jekyll's default slug: runs of non-word characters become '-', lower case."""
+    return re.sub(r"[\W_]+", "-", text).strip("-").lower()
+
+
+def post_url(front: Mapping, settings: Settings, slug: str, date: dt.datetime,
+             categories: tuple[str, ...], ext: str) -> str:
+    """Return the post's URL path from its permalink, or the site's pattern (Jekyll's rules)."""
+    pattern = _scalar(front.get("permalink")).strip() or settings.permalink
+    pattern = PERMALINK_STYLES.get(pattern, pattern)
+    local = date.astimezone(settings.zone)
+    title = _scalar(front.get("slug")).strip() or slug
+    values = {
+        "year": f"{local.year:04d}", "short_year": f"{local.year % 100:02d}",
+        "month": f"{local.month:02d}", "i_month": str(local.month),
+        "short_month": _MONTHS[local.month - 1],
+        "long_month": _LONG_MONTHS[local.month - 1],
+        "day": f"{local.day:02d}", "i_day": str(local.day),
+        "y_day": f"{local.timetuple().tm_yday:03d}",
+        "week": f"{local.isocalendar()[1]:02d}", "short_day": _DAYS[local.weekday()],
+        "long_day": _LONG_DAYS[local.weekday()],
+        "hour": f"{local.hour:02d}", "minute": f"{local.minute:02d}",
+        "second": f"{local.second:02d}",
+        "title": title, "slug": slugify(title),
+        "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
+        "output_ext": ".html",
+    }
+    url = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), pattern)
+    url = re.sub(r"/{2,}", "/", "/" + url)
+    return quote(url, safe=_URL_SAFE)
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_LONG_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
