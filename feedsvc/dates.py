@@ -40,7 +40,7 @@ def parse_date(value: object, zone: dt.tzinfo) -> dt.datetime:
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"date {value!r} is not a date")
+        raise ValueError(f"{value!r} is not a date")
     text = value.strip()
     try:
         parsed = dt.datetime.fromisoformat(text)
@@ -59,9 +59,10 @@ def _parse_loose(text: str) -> dt.datetime:
         first = dateutil_parser.parse(text, default=_DEFAULT_A)
         second = dateutil_parser.parse(text, default=_DEFAULT_B)
     except (ValueError, OverflowError) as exc:
-        raise ValueError(f"date {text!r} is not a date ({exc})") from None
+        detail = str(exc).split(":")[0].lower()  # dateutil appends the text itself
+        raise ValueError(f"{text!r} is not a date ({detail})") from None
     if first.date() != second.date():
-        raise ValueError(f"date {text!r} lacks a year, month or day")
+        raise ValueError(f"{text!r} lacks a year, month or day")
     return first
 
 

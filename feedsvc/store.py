@@ -329,6 +329,9 @@ def split_front_matter(text: str, rel: str) -> tuple[dict, str] | None:
     """Return (front matter, body), or ``None`` if the text has no front matter."""
     match = FRONT_MATTER.match(text)
     if match is None:
+        if re.match(r"---[ \t]*\n", text):
+            # Starts like front matter but never closes: a half-written file, not prose.
+            raise ContentError(rel, "front matter has no closing '---' line")
         return None
     try:
         data = yaml.load(match.group(1) or "", Loader=_Loader)
@@ -336,6 +339,8 @@ def split_front_matter(text: str, rel: str) -> tuple[dict, str] | None:
         raise ContentError(rel, _yaml_reason(exc)) from None
     except RecursionError:
         raise ContentError(rel, "front matter nests too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp with month 13
+        raise ContentError(rel, f"invalid value in front matter: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

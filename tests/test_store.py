@@ -1,0 +1,435 @@
+"""Loader tests: Jekyll's rules, dates to the exact instant and offset, bad input, reload."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from feedsvc.config import load_settings
+from feedsvc.errors import ContentError
+from feedsvc.store import Store, find_post_files, load_post
+
+CST = dt.timezone(dt.timedelta(hours=8))
+NOW = dt.datetime(2025, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    (tmp_path / "_posts").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def write(site: Path):
+    def write(rel: str, front: str | None = "title: T", body: str = "<p>body</p>\n",
+              raw: bytes | None = None) -> Path:
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if raw is None:
+            text = body if front is None else f"---\n{front}\n---\n{body}"
+            raw = text.encode("utf-8")
+        path.write_bytes(raw)
+        return path
+    return write
+
+
+def make_store(site: Path, clock=lambda: NOW, **overrides) -> Store:
+    settings = load_settings({"site_dir": str(site), "url": "https://news.example.com",
+                              "timezone": "Asia/Shanghai", **overrides}, environ={})
+    return Store(settings, clock=clock)
+
+
+def only_post(site: Path, **overrides):
+    snapshot = make_store(site, **overrides).reload()
+    assert snapshot.errors == ()
+    assert len(snapshot.posts) == 1
+    return snapshot.posts[0]
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("front, expected", [
+    ("date: 2022-05-11 17:16:04 +0800", dt.datetime(2022, 5, 11, 17, 16, 4, tzinfo=CST)),
+    ("date: 2022-05-11T17:16:04+08:00", dt.datetime(2022, 5, 11, 17, 16, 4, tzinfo=CST)),
+    ("date: '2022-05-11T09:16:04Z'", dt.datetime(2022, 5, 11, 9, 16, 4, tzinfo=dt.timezone.utc)),
+    ("date: 2022-05-11 09:16:04 -0500", dt.datetime(2022, 5, 11, 9, 16, 4,
+                                                    tzinfo=dt.timezone(dt.timedelta(hours=-5)))),
+])
+def test_zoned_dates_keep_their_instant_and_offset(write, site, front, expected):
+    write("_posts/2022-05-11-a.md", f"title: A\n{front}")
+    post = only_post(site)
+    assert post.date == expected
+    assert post.date.utcoffset() == expected.utcoffset()
+
+
+def test_yaml_timestamp_with_zone_is_aware(write, site):
+    # PyYAML turns an unquoted ISO timestamp into a datetime itself.
+    write("_posts/2022-05-11-a.md", "title: A\ndate: 2022-05-11T17:16:04.500+08:00")
+    post = only_post(site)
+    assert post.date == dt.datetime(2022, 5, 11, 17, 16, 4, tzinfo=CST)
+    assert post.date.microsecond == 0
+
+
+def test_zoneless_date_uses_site_zone(write, site):
+    write("_posts/2022-05-11-a.md", "title: A\ndate: 2022-05-11 17:16:04")
+    post = only_post(site)
+    assert post.date == dt.datetime(2022, 5, 11, 9, 16, 4, tzinfo=dt.timezone.utc)
+    assert post.date.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_zoneless_date_string_uses_site_zone(write, site):
+    write("_posts/2022-05-11-a.md", "title: A\ndate: 'May 11, 2022 17:16'")
+    assert only_post(site).date == dt.datetime(2022, 5, 11, 17, 16, tzinfo=CST)
+
+
+def test_date_only_is_midnight_in_site_zone(write, site):
+    write("_posts/2022-05-11-a.md", "title: A\ndate: 2022-05-12")
+    post = only_post(site)
+    assert post.date == dt.datetime(2022, 5, 12, 0, 0, tzinfo=CST)
+    assert post.date.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_missing_date_takes_file_name_date_at_midnight(write, site):
+    write("_posts/2022-05-11-a.md", "title: A")
+    assert only_post(site).date == dt.datetime(2022, 5, 11, tzinfo=CST)
+
+
+def test_site_zone_applies_daylight_saving(write, site):
+    write("_posts/2022-07-01-a.md", "title: A\ndate: 2022-07-01 12:00:00")
+    post = only_post(site, timezone="America/New_York")
+    assert post.date.utcoffset() == dt.timedelta(hours=-4)
+    assert post.date == dt.datetime(2022, 7, 1, 16, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("not a date", "date: 'not a date' is not a date (unknown string format)"),
+    ("'2022-13-45 10:00'", "date: '2022-13-45 10:00' is not a date (month must be in 1..12)"),
+    ("2022-13-45 10:00:00", "invalid value in front matter: month must be in 1..12"),
+    ("'1'", "date: '1' lacks a year, month or day"),
+    ("[2022]", "date: [2022] is not a date"),
+])
+def test_unparseable_date_skips_post_with_reason(write, site, value, reason):
+    write("_posts/2022-05-11-bad.md", f"title: Bad\ndate: {value}")
+    write("_posts/2022-05-12-good.md", "title: Good")
+    snapshot = make_store(site).reload()
+    assert [p.title for p in snapshot.posts] == ["Good"]
+    assert snapshot.errors == (ContentError("_posts/2022-05-11-bad.md", reason),)
+
+
+def test_last_modified_at_sets_updated(write, site):
+    write("_posts/2022-05-11-a.md",
+          "title: A\ndate: 2022-05-11 10:00:00 +0800\nlast_modified_at: 2022-06-01 08:00:00 +0800")
+    post = only_post(site)
+    assert post.updated == dt.datetime(2022, 6, 1, 8, 0, tzinfo=CST)
+    assert post.date == dt.datetime(2022, 5, 11, 10, 0, tzinfo=CST)
+
+
+# --- which files are posts -------------------------------------------------------------------
+
+def test_only_dated_post_files_under_posts_folders_are_read(write, site):
+    write("_posts/2022-05-11-a.md")
+    write("_posts/2022-05-12-b.markdown")
+    write("_posts/2022-05-13-c.html")
+    write("_posts/sub/2022-05-14-d.md")
+    write("_posts/2022-05-15-e.txt")
+    write("_posts/README.txt")
+    write("_posts/notes.md")
+    write("_posts/.2022-05-16-hidden.md")
+    write("_posts/2022-05-17-backup.md~")
+    write("_drafts/2022-05-18-draft.md")
+    write("2022-05-19-outside.md")
+    write("_site/_posts/2022-05-20-built.md")
+    write("node_modules/x/_posts/2022-05-21-dep.md")
+    found = sorted(rel for rel, _ in find_post_files(site))
+    assert found == ["_posts/2022-05-11-a.md", "_posts/2022-05-12-b.markdown",
+                     "_posts/2022-05-13-c.html", "_posts/sub/2022-05-14-d.md"]
+
+
+def test_unclosed_front_matter_is_reported(write, site):
+    write("_posts/2022-05-11-a.md", raw=b"---\ntitle: Half-writ")
+    snapshot = make_store(site).reload()
+    assert snapshot.errors == (ContentError("_posts/2022-05-11-a.md",
+                                            "front matter has no closing '---' line"),)
+
+
+def test_file_without_front_matter_is_not_a_post(write, site):
+    write("_posts/2022-05-11-a.md", None, "just text\n")
+    snapshot = make_store(site).reload()
+    assert snapshot.posts == () and snapshot.errors == ()
+
+
+def test_folder_posts_take_folder_names_as_categories(write, site):
+    write("news/world/_posts/2022-05-11-a.md", "title: A\ncategories: extra world")
+    post = only_post(site)
+    assert post.categories == ("news", "world", "extra")
+    assert post.url == "/news/world/extra/2022/05/11/a.html"
+
+
+def test_unpublished_post_is_left_out(write, site):
+    write("_posts/2022-05-11-a.md", "title: A\npublished: false")
+    snapshot = make_store(site).reload()
+    assert snapshot.posts == () and snapshot.errors == ()
+
+
+def test_future_post_waits_and_snapshot_knows_when_it_is_due(write, site):
+    write("_posts/2022-05-11-old.md", "title: Old")
+    write("_posts/2030-01-01-future.md", "title: Future\ndate: 2030-01-01 08:00:00 +0800")
+    write("_posts/2031-01-01-later.md", "title: Later")
+    now = [NOW]
+    store = make_store(site, clock=lambda: now[0])
+    snapshot = store.reload()
+    assert [p.title for p in snapshot.posts] == ["Old"]
+    assert snapshot.next_due == dt.datetime(2030, 1, 1, 0, 0, tzinfo=dt.timezone.utc)
+    assert snapshot.pending == 2
+    now[0] = dt.datetime(2030, 1, 1, 0, 0, tzinfo=dt.timezone.utc)
+    snapshot = store.reload()
+    assert [p.title for p in snapshot.posts] == ["Future", "Old"]
+    assert snapshot.next_due == dt.datetime(2031, 1, 1, tzinfo=CST)
+
+
+# --- front matter fields ---------------------------------------------------------------------
+
+def test_seed_shaped_post(write, site):
+    write("_posts/2022-05-11-shi-gong.md",
+          'layout: post\ntitle: "政策解读答疑、防疫知识科普……线上搭平台"\n'
+          "date: 2022-05-11 17:16:04 +0800\ncategories: dongfangwang\ntags: 东方网新闻",
+          "<p>正文</p>\n\n<http://example.org/a>\n\n[返回](//example.org/category/x.html)｜[首页](//example.org/)\n")
+    snapshot = make_store(site).reload()
+    post = snapshot.posts[0]
+    assert post.title == "政策解读答疑、防疫知识科普……线上搭平台"
+    assert post.categories == ("dongfangwang",)
+    assert post.tags == ("东方网新闻",)
+    assert post.url == "/dongfangwang/2022/05/11/shi-gong.html"
+    assert post.markdown is True
+    assert snapshot.body_of(post).startswith("<p>正文</p>\n\n<http://example.org/a>")
+    assert snapshot.posts_in("dongfangwang") == (post,)
+    assert snapshot.posts_tagged("东方网新闻") == (post,)
+
+
+@pytest.mark.parametrize("front, categories, tags", [
+    ("categories: a b  a\ntags: x y x", ("a", "b"), ("x", "y")),
+    ("categories: [b, a, b]\ntags:\n  - 东方\n  - 新闻", ("b", "a"), ("东方", "新闻")),
+    ("category: solo\ntag: one two", ("solo",), ("one", "two")),
+    ("categories: 2022\ntags: [1, 2]", ("2022",), ("1", "2")),
+    ("", (), ()),
+])
+def test_categories_and_tags(write, site, front, categories, tags):
+    write("_posts/2022-05-11-a.md", f"title: A\n{front}")
+    post = only_post(site)
+    assert post.categories == categories
+    assert post.tags == tags
+
+
+@pytest.mark.parametrize("front", ["title: ''", "title:", "layout: post"])
+def test_missing_title_is_titleized_slug(write, site, front):
+    write("_posts/2022-05-11-hello-big-world.md", front)
+    assert only_post(site).title == "Hello Big World"
+
+
+@pytest.mark.parametrize("permalink, expected", [
+    ("date", "/news/2022/05/11/my-post.html"),
+    ("pretty", "/news/2022/05/11/my-post/"),
+    ("none", "/news/my-post.html"),
+    ("ordinal", "/news/2022/131/my-post.html"),
+    ("/:year/:i_month/:i_day/:slug:output_ext", "/2022/5/11/my-post.html"),
+    ("/archive/:short_year/:title/", "/archive/22/my-post/"),
+])
+def test_site_permalink_patterns(write, site, permalink, expected):
+    write("_posts/2022-05-11-my-post.md", "title: A\ncategories: News\ndate: 2022-05-11 23:30:00 +0800")
+    assert only_post(site, permalink=permalink).url == expected
+
+
+def test_permalink_date_parts_use_site_zone(write, site):
+    # 16:30 UTC on the 11th is already the 12th in Shanghai.
+    write("_posts/2022-05-11-a.md", "title: A\ndate: 2022-05-11T16:30:00Z")
+    assert only_post(site).url == "/2022/05/12/a.html"
+
+
+def test_front_matter_permalink_wins(write, site):
+    write("_posts/2022-05-11-a.md", "title: A\npermalink: /special/hello/")
+    assert only_post(site).url == "/special/hello/"
+
+
+def test_url_is_percent_encoded(write, site):
+    write("_posts/2022-05-11-中文.md", "title: A\ncategories: 新闻")
+    assert only_post(site).url == "/%E6%96%B0%E9%97%BB/2022/05/11/%E4%B8%AD%E6%96%87.html"
+
+
+def test_carried_fields(write, site):
+    write("_posts/2022-05-11-a.md",
+          "title: A\nauthor: 李明\ndescription: 摘要\nimage: /img/a.jpg\nid: urn:uuid:1234\n"
+          "excerpt_only: true")
+    post = only_post(site)
+    assert (post.author, post.summary, post.image, post.id, post.excerpt_only) == (
+        "李明", "摘要", "/img/a.jpg", "urn:uuid:1234", True)
+
+
+def test_author_and_image_mappings(write, site):
+    write("_posts/2022-05-11-a.md",
+          "title: A\nauthor: {name: Li Ming, email: li@example.com}\nexcerpt: short\n"
+          "image: {path: /img/b.jpg, alt: B}")
+    post = only_post(site)
+    assert (post.author, post.summary, post.image) == ("Li Ming", "short", "/img/b.jpg")
+
+
+def test_html_post_is_not_markdown(write, site):
+    write("_posts/2022-05-11-a.html")
+    assert only_post(site).markdown is False
+
+
+# --- text encodings --------------------------------------------------------------------------
+
+def test_utf8_bom_and_crlf(write, site):
+    write("_posts/2022-05-11-a.md", raw="\ufeff---\r\ntitle: 标题\r\ntags: a b\r\n---\r\n<p>x</p>\r\n"
+          .encode("utf-8"))
+    snapshot = make_store(site).reload()
+    post = snapshot.posts[0]
+    assert (post.title, post.tags) == ("标题", ("a", "b"))
+    assert snapshot.body_of(post) == "<p>x</p>\n"
+
+
+def test_gb18030_file_is_read(write, site):
+    write("_posts/2022-05-11-a.md", raw="---\ntitle: 东方网新闻\n---\n<p>正文</p>\n".encode("gb18030"))
+    assert only_post(site).title == "东方网新闻"
+
+
+def test_binary_file_is_skipped_and_reported(write, site):
+    write("_posts/2022-05-11-a.md", raw=b"---\ntitle: \xff\xfe\x80\x80\xff\n---\n")
+    snapshot = make_store(site).reload()
+    assert snapshot.posts == ()
+    assert snapshot.errors == (ContentError("_posts/2022-05-11-a.md",
+                                            "not text: neither UTF-8 nor GB18030"),)
+
+
+# --- broken posts ----------------------------------------------------------------------------
+
+def test_yaml_error_reports_file_line(write, site):
+    write("_posts/2022-05-11-a.md", "title: A\ntags: [unclosed\nauthor: x")
+    snapshot = make_store(site).reload()
+    assert len(snapshot.errors) == 1
+    assert snapshot.errors[0].reason.startswith("invalid YAML front matter at line ")
+
+
+def test_front_matter_must_be_a_mapping(write, site):
+    write("_posts/2022-05-11-a.md", "- just\n- a list")
+    snapshot = make_store(site).reload()
+    assert snapshot.errors[0].reason == "front matter is not a mapping of keys to values"
+
+
+def test_invalid_date_in_file_name(write, site):
+    write("_posts/2022-02-30-a.md", "title: A")
+    snapshot = make_store(site).reload()
+    assert snapshot.errors[0].reason == "file name has an invalid date 2022-02-30"
+
+
+def test_oversized_post_is_skipped(write, site):
+    write("_posts/2022-05-11-big.md", "title: Big", "x" * 2000)
+    write("_posts/2022-05-12-small.md", "title: Small")
+    snapshot = make_store(site, max_post_bytes=1000).reload()
+    assert [p.title for p in snapshot.posts] == ["Small"]
+    assert snapshot.errors == (ContentError("_posts/2022-05-11-big.md",
+                                            "larger than max_post_bytes (1000 bytes)"),)
+
+
+def test_symlink_outside_site_is_not_followed(write, site, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "2022-05-11-secret.md"
+    outside.write_text("---\ntitle: Secret\n---\n")
+    os.symlink(outside, site / "_posts" / "2022-05-11-secret.md")
+    write("_posts/2022-05-12-inside.md", "title: Inside")
+    os.symlink(site / "_posts" / "2022-05-12-inside.md", site / "_posts" / "2022-05-13-alias.md")
+    snapshot = make_store(site).reload()
+    assert sorted(p.title for p in snapshot.posts) == ["Inside", "Inside"]
+    assert snapshot.errors == (ContentError("_posts/2022-05-11-secret.md",
+                                            "symlink leads outside the site; not followed"),)
+
+
+def test_symlink_loop_is_reported_not_fatal(write, site):
+    os.symlink("2022-05-11-loop.md", site / "_posts" / "2022-05-11-loop.md")
+    os.symlink(site, site / "_posts" / "again")
+    write("_posts/2022-05-12-ok.md", "title: OK")
+    snapshot = make_store(site).reload()
+    assert [p.title for p in snapshot.posts] == ["OK"]
+    assert [e.path for e in snapshot.errors] == ["_posts/2022-05-11-loop.md"]
+
+
+def test_missing_site_folder_raises_content_error(tmp_path):
+    store = make_store(tmp_path)
+    (tmp_path).rename(tmp_path.with_name(tmp_path.name + "-gone"))
+    with pytest.raises(ContentError):
+        store.reload()
+
+
+def test_load_post_returns_none_for_unpublished(site, write):
+    write("_posts/2022-05-11-a.md", "published: false")
+    settings = make_store(site).settings
+    assert load_post(site, "_posts/2022-05-11-a.md", settings) == (None, None)
+
+
+# --- reload ----------------------------------------------------------------------------------
+
+def test_reload_rereads_only_changed_files(write, site):
+    write("_posts/2022-05-11-a.md", "title: A")
+    path_b = write("_posts/2022-05-12-b.md", "title: B")
+    store = make_store(site)
+    store.reload()
+    assert store.reads == 2
+    store.reload()
+    assert store.reads == 2
+    path_b.write_text("---\ntitle: B2 longer\n---\n")
+    snapshot = store.reload()
+    assert store.reads == 3
+    assert [p.title for p in snapshot.posts] == ["B2 longer", "A"]
+
+
+def test_reload_notices_deletes_and_renames(write, site):
+    path_a = write("_posts/2022-05-11-a.md", "title: A")
+    path_b = write("_posts/2022-05-12-b.md", "title: B")
+    store = make_store(site)
+    store.reload()
+    path_a.unlink()
+    path_b.rename(site / "_posts" / "2022-05-13-c.md")
+    snapshot = store.reload()
+    assert [(p.title, p.path) for p in snapshot.posts] == [("B", "_posts/2022-05-13-c.md")]
+
+
+def test_broken_edit_keeps_last_good_version(write, site):
+    path = write("_posts/2022-05-11-a.md", "title: Good\ntags: x")
+    store = make_store(site)
+    first = store.reload()
+    path.write_text("---\ntitle: Half\ntags: [x\n")   # a half-saved edit
+    second = store.reload()
+    assert second.posts == first.posts
+    assert [e.path for e in second.errors] == ["_posts/2022-05-11-a.md"]
+    path.write_text("---\ntitle: Fixed\n---\n")
+    third = store.reload()
+    assert [p.title for p in third.posts] == ["Fixed"] and third.errors == ()
+
+
+def test_snapshot_is_immutable_and_swapped(write, site):
+    write("_posts/2022-05-11-a.md", "title: A\ncategories: c")
+    store = make_store(site)
+    first = store.reload()
+    with pytest.raises(AttributeError):
+        first.posts = ()  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        first.categories["d"] = ()  # type: ignore[index]
+    second = store.reload()
+    assert store.snapshot is second and second is not first
+    assert second.categories == {"c": second.posts}
+
+
+def test_equal_dates_order_is_stable(write, site):
+    for slug in ("b", "a", "c"):
+        write(f"_posts/2022-05-11-{slug}.md", "title: X\ndate: 2022-05-11 10:00:00 +0800")
+    paths = [p.path for p in make_store(site).reload().posts]
+    assert paths == ["_posts/2022-05-11-c.md", "_posts/2022-05-11-b.md", "_posts/2022-05-11-a.md"]
+
+
+def test_bodies_kept_only_for_posts_in_some_feed(write, site):
+    for day in range(1, 8):
+        write(f"_posts/2022-05-0{day}-p{day}.md", f"title: P{day}\ncategories: c{day % 2}")
+    snapshot = make_store(site, feed_limit=2).reload()
+    # global top 2: days 7, 6; c1 top 2: 7, 5; c0 top 2: 6, 4
+    assert sorted(snapshot.bodies) == [f"_posts/2022-05-0{d}-p{d}.md" for d in (4, 5, 6, 7)]
