@@ -1,0 +1,134 @@
+"""Settings: layers in order, site metadata from _config.yml, bad values name the key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedsvc.config import SAMPLE_SITE, SETTINGS, load_settings
+from feedsvc.errors import ConfigError
+
+REQUIRED_KEYS = ["site_dir", "url", "baseurl", "title", "description", "timezone", "permalink",
+                 "feed_limit", "reload_interval", "stale_after", "cache_max_age",
+                 "max_post_bytes", "excerpt_only"]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_config.yml").write_text(
+        "url: https://site.example.com/\nbaseurl: /blog\ntitle: Site Title\n"
+        "timezone: Europe/Paris\nauthor: {name: Desk, email: d@example.com}\n"
+        "plugins: [jekyll-feed]\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_required_keys_exist():
+    names = [s.name for s in SETTINGS]
+    assert all(key in names for key in REQUIRED_KEYS)
+    assert all(s.help for s in SETTINGS)
+
+
+def test_site_config_supplies_metadata(site):
+    settings = load_settings({"site_dir": str(site)}, config_file=_empty(site), environ={})
+    assert settings.url == "https://site.example.com"
+    assert settings.baseurl == "/blog"
+    assert settings.site_url == "https://site.example.com/blog"
+    assert settings.title == "Site Title"
+    assert settings.timezone == "Europe/Paris"
+    assert settings.author == "Desk"
+    assert settings.sources["title"] == str(site / "_config.yml")
+    assert settings.sources["feed_limit"] == "default"
+
+
+def _empty(site: Path) -> Path:
+    path = site / "empty.yaml"
+    path.write_text("# nothing\n")
+    return path
+
+
+def test_layers_win_in_order(site):
+    config = site / "feedsvc.yaml"
+    config.write_text("title: From File\nfeed_limit: 5\ncache_max_age: 10\n")
+    environ = {"FEEDSVC_FEED_LIMIT": "7", "FEEDSVC_TIMEZONE": "Asia/Shanghai"}
+    settings = load_settings({"site_dir": str(site), "cache_max_age": 99},
+                             config_file=config, environ=environ)
+    assert settings.title == "From File"            # file beats the site's _config.yml
+    assert settings.feed_limit == 7                  # environment beats file
+    assert settings.timezone == "Asia/Shanghai"      # environment beats the site
+    assert settings.cache_max_age == 99              # overrides beat everything
+    assert settings.sources["feed_limit"] == "environment"
+
+
+def test_feedsvc_config_env_names_the_file(site):
+    config = site / "other.yaml"
+    config.write_text("feed_limit: 3\n")
+    settings = load_settings({"site_dir": str(site)}, environ={"FEEDSVC_CONFIG": str(config)})
+    assert settings.feed_limit == 3
+
+
+def test_shipped_config_sets_shanghai():
+    settings = load_settings({}, environ={})
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.site_root == SAMPLE_SITE
+
+
+@pytest.mark.parametrize("overrides, key", [
+    ({"feed_limit": "many"}, "feed_limit"),
+    ({"feed_limit": 0}, "feed_limit"),
+    ({"reload_interval": -1}, "reload_interval"),
+    ({"timezone": "Mars/Olympus"}, "timezone"),
+    ({"url": "news.example.com"}, "url"),
+    ({"excerpt_only": "maybe"}, "excerpt_only"),
+    ({"id_style": "random"}, "id_style"),
+    ({"category_url": "/c/{nme}.html"}, "category_url"),
+    ({"no_such_key": 1}, "no_such_key"),
+    ({"site_dir": "/nonexistent/site"}, "site_dir"),
+])
+def test_bad_value_names_the_key(site, overrides, key):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"site_dir": str(site), **overrides}, environ={})
+    assert caught.value.key == key
+    assert repr(key) in str(caught.value)
+
+
+def test_unknown_key_in_file_is_an_error(site):
+    config = site / "feedsvc.yaml"
+    config.write_text("feed_limt: 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"site_dir": str(site)}, config_file=config, environ={})
+    assert caught.value.key == "feed_limt"
+
+
+def test_unknown_environment_variable_is_an_error(site):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"site_dir": str(site)}, environ={"FEEDSVC_FEEDLIMIT": "5"})
+    assert caught.value.key == "FEEDSVC_FEEDLIMIT"
+
+
+def test_bad_value_in_environment_names_key_and_source(site):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"site_dir": str(site)}, environ={"FEEDSVC_STALE_AFTER": "soon"})
+    assert caught.value.key == "stale_after"
+    assert "environment" in str(caught.value)
+
+
+def test_config_file_must_be_a_mapping(site):
+    config = site / "feedsvc.yaml"
+    config.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_settings({"site_dir": str(site)}, config_file=config, environ={})
+
+
+def test_missing_url_is_an_error(tmp_path):
+    (tmp_path / "_posts").mkdir()
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"site_dir": str(tmp_path)}, environ={})
+    assert caught.value.key == "url"
+
+
+def test_bad_site_config_yaml_is_an_error(site):
+    (site / "_config.yml").write_text("url: [unclosed\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"site_dir": str(site)}, environ={})
+    assert caught.value.key == "site_dir"
