@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -186,7 +187,7 @@ class Settings:
     log_level: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
-    @property
+    @functools.cached_property
     def zone(self) -> dt.tzinfo:
         """Return the site's zone as a tzinfo."""
         return load_zone(self.timezone)

@@ -8,6 +8,7 @@ Chinese weekday names), so RFC 822 dates are spelled out here by hand.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
@@ -16,6 +17,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 UTC = dt.timezone.utc
+_SPACED_OFFSET = re.compile(r"(?<=\d)\s+([+-]\d\d:?\d\d)$")
 _DEFAULT_A = dt.datetime(2000, 1, 1)
 _DEFAULT_B = dt.datetime(2001, 2, 2)
 
@@ -42,8 +44,10 @@ def parse_date(value: object, zone: dt.tzinfo) -> dt.datetime:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{value!r} is not a date")
     text = value.strip()
+    # Jekyll's own form "2022-05-11 17:16:04 +0800" is ISO 8601 but for the space before
+    # the offset; joining them lets the C parser take it (400x faster than dateutil).
     try:
-        parsed = dt.datetime.fromisoformat(text)
+        parsed = dt.datetime.fromisoformat(_SPACED_OFFSET.sub(r"\1", text))
     except ValueError:
         parsed = _parse_loose(text)
     return make_aware(parsed, zone)
@@ -74,20 +78,35 @@ def load_zone(name: str) -> ZoneInfo:
         raise ValueError(f"{name!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
 
 
+def in_zone(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """Return *value* in *zone*, to the second.
+
+    RFC 822 and RFC 3339 offsets are whole minutes, but a zone's local mean time (e.g.
+    Asia/Shanghai before 1901, +08:05:43) is not: such instants are given in UTC instead,
+    which keeps the instant exact.
+    """
+    local = value.astimezone(zone).replace(microsecond=0)
+    offset = local.utcoffset() or dt.timedelta(0)
+    if offset.total_seconds() % 60:
+        return local.astimezone(UTC)
+    return local
+
+
 def format_rfc822(value: dt.datetime, zone: dt.tzinfo) -> str:
     """Return *value* in *zone* as RFC 822 (RSS 2.0), e.g. ``Wed, 11 May 2022 17:16:04 +0800``."""
-    local = value.astimezone(zone)
+    local = in_zone(value, zone)
     offset = local.utcoffset() or dt.timedelta(0)
     minutes = int(offset.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     hours, mins = divmod(abs(minutes), 60)
     return (f"{_DAYS[local.weekday()]}, {local.day:02d} {_MONTHS[local.month - 1]} "
-            f"{local.year:04d} {local:%H:%M:%S} {sign}{hours:02d}{mins:02d}")
+            f"{local.year:04d} {local.hour:02d}:{local.minute:02d}:{local.second:02d} "
+            f"{sign}{hours:02d}{mins:02d}")
 
 
 def format_rfc3339(value: dt.datetime, zone: dt.tzinfo) -> str:
     """Return *value* in *zone* as RFC 3339 (Atom, JSON Feed), e.g. ``2022-05-11T17:16:04+08:00``."""
-    return value.astimezone(zone).replace(microsecond=0).isoformat()
+    return in_zone(value, zone).isoformat()
 
 
 def format_http_date(value: dt.datetime) -> str:

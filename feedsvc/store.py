@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
@@ -334,7 +335,10 @@ def split_front_matter(text: str, rel: str) -> tuple[dict, str] | None:
             raise ContentError(rel, "front matter has no closing '---' line")
         return None
     try:
-        data = yaml.load(match.group(1) or "", Loader=_Loader)
+        source = match.group(1) or ""
+        data = parse_simple_yaml(source)
+        if data is None:
+            data = yaml.load(source, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise ContentError(rel, _yaml_reason(exc)) from None
     except RecursionError:
@@ -346,6 +350,75 @@ def split_front_matter(text: str, rel: str) -> tuple[dict, str] | None:
     if not isinstance(data, dict):
         raise ContentError(rel, "front matter is not a mapping of keys to values")
     return data, text[match.end():]
+
+
+# --- a fast path for the front matter most posts have -------------------------------------
+# Most front matter is one "key: scalar" per line. Building PyYAML's node graph for it costs
+# ~100 µs a post even with libyaml; this path reads such lines directly and hands anything
+# else (lists, blocks, escapes, anchors, non-string scalars, odd characters) to PyYAML, so the
+# result is always what PyYAML would give (tests/test_store.py checks both on every shape).
+_SIMPLE_LINE = re.compile(r"([A-Za-z_][\w-]*):(?:[ \t]+(.*?))?[ \t]*")
+# PyYAML's Reader.NON_PRINTABLE: such a character makes PyYAML raise; let it.
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
+                            "\U00010000-\U0010ffff]")
+_STR_TAG = "tag:yaml.org,2002:str"
+_resolver = yaml.resolver.Resolver()
+_NOT_SIMPLE = object()
+
+
+def parse_simple_yaml(source: str) -> dict | None:
+    """Return the mapping of simple one-line ``key: value`` YAML, or None if not that simple."""
+    if _NON_PRINTABLE.search(source):
+        return None
+    data: dict = {}
+    for line in source.split("\n"):
+        if not line.strip():
+            continue
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, raw = match.groups()
+        if key in data or _resolver.resolve(yaml.ScalarNode, key, (True, False)) != _STR_TAG:
+            return None
+        value = _simple_scalar(raw)
+        if value is _NOT_SIMPLE:
+            return None
+        data[key] = value
+    return data
+
+
+def _simple_scalar(raw: str | None) -> object:
+    if not raw:
+        return None
+    first = raw[0]
+    if first == '"':
+        inner = raw[1:-1]
+        ok = len(raw) > 1 and raw[-1] == '"' and "\\" not in inner and '"' not in inner
+        return inner if ok else _NOT_SIMPLE
+    if first == "'":
+        inner = raw[1:-1]
+        ok = len(raw) > 1 and raw[-1] == "'" and "'" not in inner.replace("''", "")
+        return inner.replace("''", "'") if ok else _NOT_SIMPLE
+    if first == "[" and raw[-1] == "]":
+        return _simple_list(raw[1:-1])
+    if (first in "[]{}&*!|>%@`#,?:-'\"" or ": " in raw or " #" in raw or "\t#" in raw
+            or raw.endswith(":")):
+        return _NOT_SIMPLE
+    if _resolver.resolve(yaml.ScalarNode, raw, (True, False)) != _STR_TAG:
+        return _NOT_SIMPLE
+    return raw
+
+
+def _simple_list(inner: str) -> object:
+    """Return the items of a one-line flow sequence of plain scalars, ``[a, b]``."""
+    if not inner.strip():
+        return []
+    if any(char in inner for char in "[]{}\"'"):
+        return _NOT_SIMPLE
+    items = [_simple_scalar(item.strip()) for item in inner.split(",")]
+    if any(item is _NOT_SIMPLE or item is None for item in items):
+        return _NOT_SIMPLE
+    return items
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
@@ -473,33 +546,53 @@ def slugify(text: str) -> str:
     return re.sub(r"[\W_]+", "-", text).strip("-").lower()
 
 
+_PERMALINK_VALUES: dict[str, Callable[[dt.datetime, str, tuple[str, ...]], str]] = {
+    "year": lambda d, t, c: f"{d.year:04d}",
+    "short_year": lambda d, t, c: f"{d.year % 100:02d}",
+    "month": lambda d, t, c: f"{d.month:02d}",
+    "i_month": lambda d, t, c: str(d.month),
+    "short_month": lambda d, t, c: _MONTHS[d.month - 1],
+    "long_month": lambda d, t, c: _LONG_MONTHS[d.month - 1],
+    "day": lambda d, t, c: f"{d.day:02d}",
+    "i_day": lambda d, t, c: str(d.day),
+    "y_day": lambda d, t, c: f"{d.timetuple().tm_yday:03d}",
+    "week": lambda d, t, c: f"{d.isocalendar()[1]:02d}",
+    "short_day": lambda d, t, c: _DAYS[d.weekday()],
+    "long_day": lambda d, t, c: _LONG_DAYS[d.weekday()],
+    "hour": lambda d, t, c: f"{d.hour:02d}",
+    "minute": lambda d, t, c: f"{d.minute:02d}",
+    "second": lambda d, t, c: f"{d.second:02d}",
+    "title": lambda d, t, c: t,
+    "slug": lambda d, t, c: slugify(t),
+    "categories": lambda d, t, c: "/".join(dict.fromkeys(name.lower() for name in c)),
+    "output_ext": lambda d, t, c: ".html",
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _permalink_parts(pattern: str) -> tuple[str, ...]:
+    """Split a permalink pattern into text and ':placeholder' parts (odd indexes)."""
+    pattern = PERMALINK_STYLES.get(pattern, pattern)
+    parts = _PLACEHOLDER.split(pattern)
+    # An unknown placeholder stays as written, like Jekyll leaves it.
+    return tuple(part if i % 2 == 0 or part in _PERMALINK_VALUES else f":{part}"
+                 for i, part in enumerate(parts))
+
+
 def post_url(front: Mapping, settings: Settings, slug: str, date: dt.datetime,
              categories: tuple[str, ...], ext: str) -> str:
     """Return the post's URL path from its permalink, or the site's pattern (Jekyll's rules)."""
-    pattern = _scalar(front.get("permalink")).strip() or settings.permalink
-    pattern = PERMALINK_STYLES.get(pattern, pattern)
+    parts = _permalink_parts(_scalar(front.get("permalink")).strip() or settings.permalink)
     local = date.astimezone(settings.zone)
     title = _scalar(front.get("slug")).strip() or slug
-    values = {
-        "year": f"{local.year:04d}", "short_year": f"{local.year % 100:02d}",
-        "month": f"{local.month:02d}", "i_month": str(local.month),
-        "short_month": _MONTHS[local.month - 1],
-        "long_month": _LONG_MONTHS[local.month - 1],
-        "day": f"{local.day:02d}", "i_day": str(local.day),
-        "y_day": f"{local.timetuple().tm_yday:03d}",
-        "week": f"{local.isocalendar()[1]:02d}", "short_day": _DAYS[local.weekday()],
-        "long_day": _LONG_DAYS[local.weekday()],
-        "hour": f"{local.hour:02d}", "minute": f"{local.minute:02d}",
-        "second": f"{local.second:02d}",
-        "title": title, "slug": slugify(title),
-        "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
-        "output_ext": ".html",
-    }
-    url = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), pattern)
-    url = re.sub(r"/{2,}", "/", "/" + url)
+    url = "".join(part if i % 2 == 0 or part not in _PERMALINK_VALUES
+                  else _PERMALINK_VALUES[part](local, title, categories)
+                  for i, part in enumerate(parts))
+    url = _SLASHES.sub("/", "/" + url)
     return quote(url, safe=_URL_SAFE)
 
 
+_SLASHES = re.compile(r"/{2,}")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _LONG_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December")
