@@ -361,6 +361,7 @@ _SIMPLE_LINE = re.compile(r"([A-Za-z_][\w-]*):(?:[ \t]+(.*?))?[ \t]*")
 # PyYAML's Reader.NON_PRINTABLE: such a character makes PyYAML raise; let it.
 _NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
                             "\U00010000-\U0010ffff]")
+_YAML_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")  # YAML line breaks besides \n; BOM
 _STR_TAG = "tag:yaml.org,2002:str"
 _resolver = yaml.resolver.Resolver()
 _NOT_SIMPLE = object()
@@ -368,7 +369,7 @@ _NOT_SIMPLE = object()
 
 def parse_simple_yaml(source: str) -> dict | None:
     """Return the mapping of simple one-line ``key: value`` YAML, or None if not that simple."""
-    if _NON_PRINTABLE.search(source):
+    if _NON_PRINTABLE.search(source) or _YAML_BREAKS.search(source):
         return None
     data: dict = {}
     for line in source.split("\n"):

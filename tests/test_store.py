@@ -433,3 +433,53 @@ def test_bodies_kept_only_for_posts_in_some_feed(write, site):
     snapshot = make_store(site, feed_limit=2).reload()
     # global top 2: days 7, 6; c1 top 2: 7, 5; c0 top 2: 6, 4
     assert sorted(snapshot.bodies) == [f"_posts/2022-05-0{d}-p{d}.md" for d in (4, 5, 6, 7)]
+
+
+# --- the fast front-matter path gives exactly what PyYAML gives -----------------------------
+
+SIMPLE_CASES = [
+    'title: "政策解读……线上搭平台"\ndate: 2022-05-11 17:16:04 +0800\ncategories: a b',
+    "title: 'it''s'\ntags: [东方, 新闻]\nlayout: post",
+    "title: 2022\npublished: false", "title: yes", "on: x", "title: ~", "title:",
+    "title: 0x10", "title: 1.5", "title: a # comment", "title: a: b", "tags: []",
+    "tags: [a, , b]", "tags: [a, b,]", 'title: "a\\"b"', "title: -x", "title: [a, [b]]",
+    "date: 2024-06-01T08:00:00+08:00", "date: 2024-07-02", "title: a\n  continued",
+    "title: x\ntitle: y", "title: \x07bell", "title: &a x\nother: *a", "key with space: v",
+    "title: 'unterminated", 'title: "a" trailing', "title: {a: 1}", "title: a\t#c",
+    "title: a\u2028b", "title: a\x85b", "title: a\ufeffb",
+]
+
+
+@pytest.mark.parametrize("source", SIMPLE_CASES)
+def test_fast_front_matter_matches_pyyaml(source):
+    import yaml
+    from feedsvc.store import parse_simple_yaml
+    fast = parse_simple_yaml(source + "\n")
+    try:
+        expected = yaml.safe_load(source + "\n")
+    except yaml.YAMLError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast == expected and all(type(fast[k]) is type(expected[k]) for k in fast)
+
+
+def test_fast_front_matter_property():
+    import yaml
+    from hypothesis import given, settings, strategies as st
+    from feedsvc.store import parse_simple_yaml
+
+    keys = st.sampled_from(["title", "date", "tags", "categories", "author", "x_y", "on", "null"])
+    values = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+    lines = st.lists(st.tuples(keys, values), max_size=5)
+
+    @settings(max_examples=400, deadline=None)
+    @given(lines)
+    def check(pairs):
+        source = "".join(f"{k}: {v}\n" for k, v in pairs)
+        fast = parse_simple_yaml(source)
+        if fast is None:
+            return
+        assert fast == (yaml.safe_load(source) or {})
+
+    check()
