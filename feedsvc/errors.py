@@ -23,6 +23,10 @@ class ContentError(FeedsvcError):
         self.path = path
         self.reason = reason
 
+    def __reduce__(self) -> tuple:
+        # Pickle by (path, reason): the parse cache stores errors with their posts.
+        return (type(self), (self.path, self.reason))
+
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, ContentError)
                 and (self.path, self.reason) == (other.path, other.reason))

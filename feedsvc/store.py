@@ -13,7 +13,9 @@ import functools
 import hashlib
 import logging
 import os
+import pickle
 import re
+import sqlite3
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +24,7 @@ from urllib.parse import quote
 
 import yaml
 
+from .cache import ParseCache, fingerprint
 from .config import Settings
 from .dates import UTC, parse_date
 from .errors import ContentError
@@ -128,6 +131,35 @@ class Store:
         self.snapshot: Snapshot | None = None
         self._files: dict[str, _FileState] = {}
         self.reads = 0   # files (re)parsed since start; tests and benchmarks read it
+        self._cache: ParseCache | None = None
+        if settings.cache_dir:
+            self._open_cache()
+
+    def _open_cache(self) -> None:
+        """Start from the parse cache, if it can be read (a restart then parses little)."""
+        try:
+            self._cache = ParseCache(self.settings.cache_dir, fingerprint(self.settings, Post))
+            cached = self._cache.load()
+        except (OSError, sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError,
+                TypeError, ValueError) as exc:
+            log.warning("parse cache unusable, carrying on without it: %s", exc)
+            self._cache = None
+            return
+        for rel, (signature, (post, error)) in cached.items():
+            self._files[rel] = _FileState(signature, post, None, error)
+
+    def _save_cache(self, old: dict[str, _FileState], new: dict[str, _FileState]) -> None:
+        if self._cache is None:
+            return
+        changed = {rel: (state.signature, (state.post, state.error))
+                   for rel, state in new.items() if old.get(rel) is not state}
+        removed = [rel for rel in old if rel not in new]
+        if not changed and not removed:
+            return
+        try:
+            self._cache.save(changed, removed)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("could not write the parse cache: %s", exc)
 
     def reload(self) -> Snapshot:
         """Re-read what changed on disk, build a new snapshot and swap it in."""
@@ -148,6 +180,7 @@ class Store:
             if state.error is not None:
                 errors.append(state.error)
         snapshot = self._assemble(files, errors, now, started)
+        self._save_cache(self._files, files)
         self._files = files
         self.snapshot = snapshot
         return snapshot
@@ -361,7 +394,8 @@ _SIMPLE_LINE = re.compile(r"([A-Za-z_][\w-]*):(?:[ \t]+(.*?))?[ \t]*")
 # PyYAML's Reader.NON_PRINTABLE: such a character makes PyYAML raise; let it.
 _NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
                             "\U00010000-\U0010ffff]")
-_YAML_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")  # YAML line breaks besides \n; BOM
+# YAML's other line breaks, a BOM, and tabs (whose rules in YAML are subtle): PyYAML decides.
+_YAML_BREAKS = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
 _STR_TAG = "tag:yaml.org,2002:str"
 _resolver = yaml.resolver.Resolver()
 _NOT_SIMPLE = object()

@@ -483,3 +483,42 @@ def test_fast_front_matter_property():
         assert fast == (yaml.safe_load(source) or {})
 
     check()
+
+
+# --- the persistent parse cache --------------------------------------------------------------
+
+def test_warm_restart_parses_only_changed_files(write, site, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    write("_posts/2022-05-11-a.md", "title: A\ncategories: c")
+    path_b = write("_posts/2022-05-12-b.md", "title: B")
+    write("_posts/2022-05-13-broken.md", "title: [x")
+    first = make_store(site, cache_dir=str(cache))
+    snap1 = first.reload()
+    assert first.reads == 3
+    path_b.write_text("---\ntitle: B changed\n---\n")
+    second = make_store(site, cache_dir=str(cache))
+    snap2 = second.reload()
+    assert second.reads == 1
+    assert [p.title for p in snap2.posts] == ["B changed", "A"]
+    assert snap2.errors == snap1.errors
+    assert snap2.posts[1] == snap1.posts[1]
+    assert snap2.body_of(snap2.posts[1]) == "<p>body</p>\n"
+
+
+def test_cache_is_dropped_when_parsing_settings_change(write, site, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    write("_posts/2022-05-11-a.md", "title: A\ndate: 2022-05-11 10:00:00")
+    make_store(site, cache_dir=str(cache)).reload()
+    store = make_store(site, cache_dir=str(cache), timezone="UTC")
+    post = store.reload().posts[0]
+    assert store.reads == 1
+    assert post.date.utcoffset() == dt.timedelta(0)
+
+
+def test_corrupt_cache_is_ignored(write, site, tmp_path_factory, caplog):
+    cache = tmp_path_factory.mktemp("cache")
+    (cache / "parse-cache.sqlite3").write_bytes(b"this is not sqlite" * 100)
+    write("_posts/2022-05-11-a.md", "title: A")
+    store = make_store(site, cache_dir=str(cache))
+    assert [p.title for p in store.reload().posts] == ["A"]
+    assert "parse cache unusable" in caplog.text
