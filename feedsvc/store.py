@@ -171,14 +171,22 @@ class Store:
             raise ContentError(".", f"cannot read the site folder: {exc.strerror or exc}") from None
         files: dict[str, _FileState] = {}
         errors: list[ContentError] = []
+        unlisted: list[str] = []
         for rel, signature in found.items():
             state = self._refresh(rel, signature, self._files.get(rel))
             if isinstance(state, ContentError):
                 errors.append(state)
+                if rel.endswith("/"):
+                    unlisted.append(rel)
                 continue
             files[rel] = state
             if state.error is not None:
                 errors.append(state.error)
+        # A _posts folder that cannot be listed (permissions, I/O) loses no posts: keep
+        # what was read from it before, until it can be listed again.
+        for rel, state in self._files.items():
+            if rel not in files and rel.startswith(tuple(unlisted)):
+                files[rel] = state
         snapshot = self._assemble(files, errors, now, started)
         self._save_cache(self._files, files)
         self._files = files
@@ -320,7 +328,7 @@ def _walk_posts(path: str, rel: str, real_root: str, seen: set[str]
     try:
         entries = _listdir(path)
     except OSError as exc:
-        yield rel.rstrip("/"), ContentError(rel.rstrip("/"), f"cannot list folder: {exc.strerror}")
+        yield rel, ContentError(rel.rstrip("/"), f"cannot list folder: {exc.strerror or exc}")
         return
     for entry in entries:
         name = entry.name

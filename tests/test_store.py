@@ -522,3 +522,23 @@ def test_corrupt_cache_is_ignored(write, site, tmp_path_factory, caplog):
     store = make_store(site, cache_dir=str(cache))
     assert [p.title for p in store.reload().posts] == ["A"]
     assert "parse cache unusable" in caplog.text
+
+
+def test_unlistable_posts_folder_keeps_its_posts(write, site, monkeypatch):
+    write("_posts/2022-05-11-a.md", "title: A")
+    write("news/_posts/2022-05-12-b.md", "title: B")
+    store = make_store(site)
+    store.reload()
+    real_scandir = os.scandir
+
+    def failing_scandir(path):
+        if str(path).endswith(os.path.join("news", "_posts")):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", failing_scandir)
+    snapshot = store.reload()
+    assert sorted(p.title for p in snapshot.posts) == ["A", "B"]
+    assert snapshot.errors == (ContentError("news/_posts", "cannot list folder: Permission denied"),)
+    monkeypatch.undo()
+    assert store.reload().errors == ()
