@@ -1,0 +1,201 @@
+"""HTTP: ``feedsvc serve`` against nginx serving the same bytes, with wrk, in the same run.
+
+Both listen on 127.0.0.1 only. nginx gets the same number of worker processes as feedsvc and
+its defaults otherwise (keep-alive on, ``access_log off``). wrk sends no Accept-Encoding, so
+both send the identity bytes; the 304 runs add ``If-None-Match`` with each server's own ETag.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from procs import PYTHON, ROOT, BenchError, child_env, fetch, free_port, median, run, stop, wait_for
+
+FEED = "/feeds/all.atom"
+FRESH_LIMIT = 60   # seconds an edit may take to be served with reload_interval = 1
+NGINX_CONF = """\
+daemon off;
+worker_processes {workers};
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    types {{ application/atom+xml atom; }}
+    default_type application/octet-stream;
+    sendfile on;
+    server {{
+        listen 127.0.0.1:{port};
+        root {tmp}/www;
+    }}
+}}
+"""
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def serve_help() -> str | None:
+    """Return ``feedsvc serve --help``, or None when the command does not exist yet."""
+    done = subprocess.run([PYTHON, "-m", "feedsvc.cli", "serve", "--help"], cwd=ROOT,
+                          env=child_env(), capture_output=True, text=True, timeout=60)
+    return done.stdout if done.returncode == 0 else None
+
+
+@contextmanager
+def feedsvc_server(site: Path, workers: int, timeout: float,
+                   **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``feedsvc serve`` on a free loopback port; yield (base URL, process)."""
+    options = serve_help()
+    if options is None:
+        raise BenchError("'python -m feedsvc.cli serve' does not exist yet")
+    port = free_port()
+    cmd = [PYTHON, "-m", "feedsvc.cli", "serve", "--site", str(site), "--port", str(port),
+           "--workers", str(workers)]
+    if "--host" in options:
+        cmd += ["--host", "127.0.0.1"]
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(**env), stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for(base + FEED, timeout, proc)
+        except BenchError as exc:
+            log.seek(0)
+            raise BenchError(f"{exc}; server log: {log.read().decode()[-800:]}") from None
+        yield base, proc
+    finally:
+        stop(proc)
+        log.close()
+
+
+@contextmanager
+def nginx_server(body: bytes, workers: int) -> Iterator[str]:
+    """Run nginx serving *body* as a static file at FEED; yield its base URL."""
+    with tempfile.TemporaryDirectory(prefix="bench-nginx-") as tmp:
+        os.chmod(tmp, 0o755)  # nginx workers run as nobody when started as root
+        www = Path(tmp) / "www" / "feeds"
+        www.mkdir(parents=True)
+        (www / "all.atom").write_bytes(body)
+        for folder in (www, www.parent):
+            os.chmod(folder, 0o755)
+        port = free_port()
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(workers=workers, tmp=tmp, port=port))
+        proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", tmp, "-e", f"{tmp}/error.log"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(base + FEED, 15, proc)
+            yield base
+        finally:
+            stop(proc)
+
+
+def parse_wrk(text: str) -> dict[str, Any]:
+    """Return requests/s, p99 latency (ms) and error counts from ``wrk --latency`` output."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+    if rps is None or p99 is None:
+        raise BenchError(f"cannot read wrk's output: {text[-400:]}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       text)
+    return {"rps": float(rps.group(1)), "p99_ms": float(p99.group(1)) * _UNITS[p99.group(2)],
+            "non_2xx_3xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": sum(map(int, errors.groups())) if errors else 0}
+
+
+def wrk(url: str, connections: int, seconds: int, etag: str | None) -> dict[str, Any]:
+    """Run wrk against *url* (with If-None-Match: *etag* if given); return parse_wrk's figures."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if etag:  # a Lua long string holds the quotes of the ETag as they are
+            script.write(f'wrk.headers["If-None-Match"] = [==[{etag}]==]\n')
+    try:
+        cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+               "--timeout", "5s", "-s", script.name, url]
+        done = run(cmd, seconds + 30)
+    finally:
+        os.unlink(script.name)
+    if done.returncode != 0 or done.timed_out:
+        raise BenchError(f"wrk failed: {done.stderr.strip()[-300:]}")
+    return parse_wrk(done.stdout)
+
+
+def validators(url: str) -> tuple[bytes, str]:
+    """Return (body, ETag) of *url* and check that If-None-Match gets a 304."""
+    status, headers, body = fetch(url)
+    etag = {k.lower(): v for k, v in headers.items()}.get("etag")
+    if status != 200 or not etag:
+        raise BenchError(f"{url} answered {status} without an ETag")
+    again = fetch(url, {"If-None-Match": etag})[0]
+    if again != 304:
+        raise BenchError(f"{url} answered {again}, not 304, to If-None-Match: {etag}")
+    return body, etag
+
+
+def compare(site: Path, workers: int, connections: list[int], seconds: int, repeats: int,
+            start_timeout: float) -> dict[str, Any]:
+    """Measure feedsvc and nginx in turn, same bytes, same run; return figures and ratios."""
+    with feedsvc_server(site, workers, start_timeout) as (base, _):
+        body, etag = validators(base + FEED)
+        with nginx_server(body, workers) as nginx_base:
+            nginx_etag = validators(nginx_base + FEED)[1]
+            rows = []
+            for conns in connections:
+                for status, tags in ((200, (None, None)), (304, (etag, nginx_etag))):
+                    rows.append(_pair(base, nginx_base, conns, seconds, repeats, status, tags))
+    return {"workers": workers, "seconds": seconds, "repeats": repeats,
+            "feed_bytes": len(body), "rows": rows}
+
+
+def _pair(base: str, nginx_base: str, conns: int, seconds: int, repeats: int, status: int,
+          etags: tuple[str | None, str | None]) -> dict[str, Any]:
+    """Alternate feedsvc and nginx runs; the ratio is the median of the per-pair ratios."""
+    ours, theirs = [], []
+    for _ in range(repeats):
+        ours.append(wrk(base + FEED, conns, seconds, etags[0]))
+        theirs.append(wrk(nginx_base + FEED, conns, seconds, etags[1]))
+    return {
+        "status": status, "connections": conns,
+        "feedsvc_rps": median([r["rps"] for r in ours]),
+        "feedsvc_p99_ms": median([r["p99_ms"] for r in ours]),
+        "nginx_rps": median([r["rps"] for r in theirs]),
+        "nginx_p99_ms": median([r["p99_ms"] for r in theirs]),
+        "ratio": median([a["rps"] / b["rps"] for a, b in zip(ours, theirs)]),
+        "errors": sum(r["non_2xx_3xx"] + r["socket_errors"] for r in ours + theirs),
+        "runs": {"feedsvc": ours, "nginx": theirs},
+    }
+
+
+def freshness(site: Path, newest: Path, workers: int, repeats: int,
+              start_timeout: float) -> dict[str, Any]:
+    """Edit the newest post under a running server (reload_interval=1); time until served."""
+    original = newest.read_bytes()
+    delays = []
+    with feedsvc_server(site, workers, start_timeout, FEEDSVC_RELOAD_INTERVAL="1") as (base, _):
+        try:
+            for number in range(1, repeats + 1):
+                marker = f"（HTTP更新{number}）"
+                newest.write_bytes(original.decode().replace(
+                    'title: "', f'title: "{marker}', 1).encode())
+                began = time.perf_counter()
+                while marker.encode() not in fetch(base + FEED)[2]:
+                    if time.perf_counter() - began > FRESH_LIMIT:
+                        raise BenchError(f"the edit of {newest.name} was never served")
+                    time.sleep(0.01)
+                delays.append(time.perf_counter() - began)
+        finally:
+            newest.write_bytes(original)
+    return {"reload_interval_s": 1, "delays_s": delays, "median_s": median(delays)}
