@@ -140,7 +140,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reload_interval", 60, _integer(1), "Seconds between scheduled reloads of the store."),
     Setting("stale_after", 300, _integer(1),
             "Seconds since the last successful reload after which /healthz answers 503."),
-    Setting("reload_scheduler", True, _boolean,
+    Setting("auto_reload", True, _boolean,
             "Reload every reload_interval in each serving process; false: load once at start."),
     Setting("cache_max_age", 300, _integer(0), "Cache-Control max-age of feeds, in seconds."),
     Setting("max_post_bytes", 5_000_000, _integer(1), "Larger post files are skipped and reported."),
@@ -178,7 +178,7 @@ class Settings:
     feed_limit: int
     reload_interval: int
     stale_after: int
-    reload_scheduler: bool
+    auto_reload: bool
     cache_max_age: int
     max_post_bytes: int
     excerpt_only: bool
