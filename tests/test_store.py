@@ -542,3 +542,28 @@ def test_unlistable_posts_folder_keeps_its_posts(write, site, monkeypatch):
     assert snapshot.errors == (ContentError("news/_posts", "cannot list folder: Permission denied"),)
     monkeypatch.undo()
     assert store.reload().errors == ()
+
+
+def test_parallel_parse_gives_the_same_snapshot(write, site, monkeypatch):
+    import feedsvc.store as store_module
+    for day in range(1, 29):
+        write(f"_posts/2022-02-{day:02d}-p{day}.md", f"title: P{day}\ntags: t{day % 3}")
+    write("_posts/2022-03-01-bad.md", "title: [x")
+    sequential = make_store(site).reload()
+    monkeypatch.setattr(store_module, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(store_module, "can_fork", lambda: True)
+    parallel_store = make_store(site)
+    parallel = parallel_store.reload()
+    assert parallel_store.reads == 29
+    assert parallel.posts == sequential.posts
+    assert parallel.errors == sequential.errors
+    assert parallel.bodies == sequential.bodies
+
+
+def test_unchanged_reload_keeps_posts_and_order(write, site):
+    write("_posts/2022-05-11-a.md", "title: A\ncategories: c")
+    store = make_store(site)
+    first = store.reload()
+    second = store.reload()
+    assert second is not first
+    assert second.posts is first.posts and second.categories is first.categories
