@@ -1,1 +1,45 @@
 """feedsvc: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for Jekyll-style ``_posts/`` content stores."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the store and builder never need Flask; import it only for the app
+    from flask import Flask
+
+    from .store import Clock
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None, *,
+               config_file: str | os.PathLike[str] | None = None,
+               clock: Clock | None = None) -> Flask:
+    """Return the feedsvc Flask app; *config* overrides every other settings layer.
+
+    Load the settings (a bad one raises ConfigError naming the key), load the site once
+    and register the web layer. A failed first load does not stop start-up: the app then
+    answers 503 until a reload succeeds. Then start the reload scheduler in the process
+    that serves, unless ``auto_reload`` is off (docs/freshness.md).
+    """
+    from flask import Flask
+
+    from .config import load_settings
+    from .scheduler import attach as attach_scheduler
+    from .store import utc_now
+    from .web import Metrics, MeteredSite, init_app
+
+    settings = load_settings(config, config_file=config_file)
+    app = Flask(__name__, static_folder=None)
+    metrics = Metrics()
+    site = MeteredSite(settings, clock or utc_now, metrics)
+    try:
+        site.reload()
+    except Exception:  # noqa: BLE001 - Site.reload logged and recorded it; /healthz shows it
+        log.warning("first load failed; answering 503 until a reload succeeds")
+    app.extensions["feedsvc"] = site
+    init_app(app, site, metrics)
+    attach_scheduler(app, site, settings)   # after the first load (docs/freshness.md)
+    return app

@@ -5,7 +5,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .config import SETTINGS, Settings, load_settings
 from .errors import ConfigError
@@ -50,6 +50,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if snapshot.errors else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the site under gunicorn until stopped (docs/service.md)."""
+    from .server import serve  # gunicorn is only needed here
+    settings = _settings(args)  # check the settings once, before any worker starts
+    logging.getLogger().setLevel(settings.log_level)
+    return serve({"site_dir": args.site}, args.config, host=args.host, port=args.port,
+                 workers=args.workers, log_level=settings.log_level)
+
+
+def _number(low: int, high: int) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {number}")
+        return number
+    return check
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="feedsvc", description=__doc__)
@@ -61,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="lint a site's posts; exit 1 if any is broken")
     _site_args(check)
     check.set_defaults(func=cmd_check)
+    serve = commands.add_parser("serve", help="serve the feeds under gunicorn")
+    _site_args(serve)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=_number(1, 65535), default=8000,
+                       help="port (default: %(default)s)")
+    serve.add_argument("--workers", type=_number(1, 64), default=2,
+                       help="worker processes (default: %(default)s)")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -17,7 +17,7 @@ from .config import Settings
 from .documents import Document
 from .errors import FeedsvcError
 from .feeds import FeedBuilder, FeedSet
-from .pages import render_pages
+from .pages import PageBuilder
 from .store import Clock, Snapshot, Store, utc_now
 from .urls import FORMATS, feed_path, jekyll_feed_path
 
@@ -63,6 +63,7 @@ class Site:
         self.clock = clock
         self.store = Store(settings, clock)
         self.builder = FeedBuilder(settings)
+        self.pages = PageBuilder(settings)
         self.current: Published | None = None
         self.status = ReloadStatus()
         self._lock = threading.Lock()   # one reload at a time, whoever calls it
@@ -74,7 +75,7 @@ class Site:
             try:
                 snapshot = self.store.reload()
                 feeds = self.builder.build(snapshot)
-                pages = render_pages(self.settings, snapshot, feeds)
+                pages = self.pages.build(snapshot, feeds)
             except FeedsvcError as exc:
                 self._failed(getattr(exc, "reason", None) or str(exc))
                 raise

@@ -1,0 +1,166 @@
+"""The HTML pages and the OPML: content, escaping, absolute links, zones, incremental builds."""
+from __future__ import annotations
+
+from lxml import etree, html
+
+from feedsvc.config import load_settings
+from feedsvc.feeds import FeedBuilder
+from feedsvc.pages import PageBuilder, render_pages
+from feedsvc.store import Store
+from feedsvc.urls import OPML_PATH, page_path
+
+from conftest import NOW
+
+
+def build(site_dir, **overrides):
+    """Return (settings, store, feed builder, page builder) for *site_dir*."""
+    settings = load_settings({"site_dir": str(site_dir), **overrides}, environ={})
+    return settings, Store(settings, clock=lambda: NOW), FeedBuilder(settings), PageBuilder(settings)
+
+
+def pages_of(site_dir, **overrides):
+    settings, store, feeds, pages = build(site_dir, **overrides)
+    snapshot = store.reload()
+    return pages.build(snapshot, feeds.build(snapshot))
+
+
+def links(document):
+    tree = html.fromstring(document.body)
+    return [e.get("href") for e in tree.iter() if e.get("href") is not None]
+
+
+def test_every_page_key_is_a_decoded_path(write_post, site_dir):
+    write_post("a", title="A", categories=["a/b", "metro"], tags=["东方网新闻"])
+    pages = pages_of(site_dir)
+    assert sorted(pages) == ["/", "/feeds.opml", "/feeds/categories/a/b",
+                             "/feeds/categories/metro", "/feeds/tags/东方网新闻"]
+    assert all(d.content_type == "text/html; charset=utf-8"
+               for p, d in pages.items() if p != OPML_PATH)
+
+
+def test_every_link_is_absolute_from_public_url(write_post, site_dir):
+    write_post("a", title="A", categories=["metro"], tags=["夜间 经济"])
+    pages = pages_of(site_dir, public_url="https://feeds.example.org/svc")
+    for path, document in pages.items():
+        if path == OPML_PATH:
+            continue
+        for href in links(document):
+            assert href.startswith(("https://feeds.example.org/svc/",
+                                    "https://news.example.com/")), (path, href)
+    index = html.fromstring(pages["/"].body)
+    alternates = [(e.get("type"), e.get("href")) for e in index.iter("link")
+                  if e.get("rel") == "alternate"]
+    assert alternates == [
+        ("application/rss+xml", "https://feeds.example.org/svc/feeds/all.rss"),
+        ("application/atom+xml", "https://feeds.example.org/svc/feeds/all.atom"),
+        ("application/feed+json", "https://feeds.example.org/svc/feeds/all.json"),
+    ]
+    tag_page = html.fromstring(pages["/feeds/tags/夜间 经济"].body)
+    assert tag_page.xpath("//link[@rel='canonical']/@href") == [
+        "https://feeds.example.org/svc/feeds/tags/%E5%A4%9C%E9%97%B4%20%E7%BB%8F%E6%B5%8E"]
+
+
+def test_everything_is_escaped(write_post, site_dir):
+    write_post("x", title='<script>alert("t")</script>', categories=["<img src=x onerror=y>"],
+               tags=['"><svg onload=z>'])
+    pages = pages_of(site_dir)
+    for path, document in pages.items():
+        text = document.body.decode()
+        assert "<script>" not in text and "<img" not in text and "<svg" not in text, path
+    tree = html.fromstring(pages["/feeds/categories/<img src=x onerror=y>"].body)
+    assert tree.findtext(".//h1") == "<img src=x onerror=y>"
+    assert tree.findtext(".//article/h3/a") == '<script>alert("t")</script>'
+
+
+def test_feed_page_shows_newest_entries_with_summaries_in_site_zone(write_post, site_dir):
+    write_post("old", title="Old", date="2022-05-10 23:30:00 +0000", categories="metro",
+               body="<p>First summary.</p>\n")
+    write_post("new", title="New", date="2022-05-11 17:16:04 +0800", categories="metro",
+               body="<p>Second summary.</p>\n")
+    pages = pages_of(site_dir, timezone="America/New_York")
+    tree = html.fromstring(pages["/feeds/categories/metro"].body)
+    assert [a.text for a in tree.xpath("//article/h3/a")] == ["New", "Old"]
+    assert tree.xpath("//article//time/@datetime") == ["2022-05-11T05:16:04-04:00",
+                                                       "2022-05-10T19:30:00-04:00"]
+    assert [t.text for t in tree.xpath("//article//time")] == ["2022-05-11 05:16",
+                                                               "2022-05-10 19:30"]
+    assert [p.text for p in tree.xpath("//article/p[not(@class)]")] == ["Second summary.",
+                                                                        "First summary."]
+    assert tree.get("lang") == "zh-CN"
+    subscribe = tree.xpath("//section[@id='subscribe']//a/@href")
+    assert subscribe == ["https://news.example.com/feeds/categories/metro.rss",
+                         "https://news.example.com/feeds/categories/metro.atom",
+                         "https://news.example.com/feeds/categories/metro.json"]
+    assert tree.xpath("//section[@id='subscribe']//input/@value") == subscribe
+
+
+def test_index_lists_categories_and_tags_with_counts(write_post, site_dir):
+    write_post("a", title="A", date="2022-05-11 10:00:00 +0800", categories=["metro", "news"])
+    write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="metro",
+               tags="东方网新闻")
+    tree = html.fromstring(pages_of(site_dir)["/"].body)
+    rows = [(li.findtext("a"), li.findtext("span[@class='count']"))
+            for li in tree.xpath("//section[@id='categories']//li")]
+    assert rows == [("metro", "2 posts"), ("news", "1 post")]
+    assert [li.findtext("a") for li in tree.xpath("//section[@id='tags']//li")] == ["东方网新闻"]
+    assert tree.xpath("//section[@id='latest']//h3/a/text()") == ["B", "A"]
+    assert tree.findtext(".//title") == "东方网 Test News · feeds"
+
+
+def test_empty_site_still_has_an_index_and_opml(site_dir):
+    pages = pages_of(site_dir, lang="")
+    assert sorted(pages) == ["/", "/feeds.opml"]
+    tree = html.fromstring(pages["/"].body)
+    assert tree.get("lang") == "en"
+    assert "No categories yet." in pages["/"].body.decode()
+    assert pages["/"].last_modified is None
+    assert etree.fromstring(pages["/feeds.opml"].body).get("version") == "2.0"
+
+
+def test_opml_is_valid_xml_even_with_control_characters(write_post, site_dir):
+    write_post("a", title="A", categories=["bell\x07name"])
+    opml = pages_of(site_dir)["/feeds.opml"]
+    root = etree.fromstring(opml.body)
+    outlines = root.xpath("//outline[@xmlUrl]")
+    assert [o.get("xmlUrl") for o in outlines] == [
+        "https://news.example.com/feeds/all.rss",
+        "https://news.example.com/feeds/categories/bell%07name.rss"]
+    assert outlines[1].get("text") == "东方网 Test News · bellname"
+    assert root.findtext("head/dateModified") == "Wed, 11 May 2022 17:16:04 +0800"
+
+
+def test_unchanged_reload_renders_nothing(write_post, site_dir):
+    write_post("a", title="A", categories="metro", tags="t1")
+    write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="news", tags="t2")
+    settings, store, feeds, pages = build(site_dir)
+    snapshot = store.reload()
+    first = pages.build(snapshot, feeds.build(snapshot))
+    assert pages.rendered == 6   # index, OPML, 2 categories, 2 tags
+    snapshot = store.reload()
+    second = pages.build(snapshot, feeds.build(snapshot))
+    assert pages.rendered == 6
+    assert all(second[p] is first[p] for p in first)
+
+
+def test_a_new_post_rerenders_only_the_pages_it_shows_on(write_post, site_dir):
+    write_post("a", title="A", categories="metro", tags="t1")
+    write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="news", tags="t2")
+    settings, store, feeds, pages = build(site_dir)
+    snapshot = store.reload()
+    first = pages.build(snapshot, feeds.build(snapshot))
+    write_post("c", title="C", date="2022-05-13 10:00:00 +0800", categories="news")
+    snapshot = store.reload()
+    second = pages.build(snapshot, feeds.build(snapshot))
+    changed = sorted(p for p in first if second[p] is not first[p])
+    assert changed == ["/", "/feeds.opml", page_path("category", "news", encoded=False)]
+    assert pages.rendered == 6 + 3
+
+
+def test_render_pages_is_the_one_shot_build(write_post, site_dir):
+    write_post("a", title="A", categories="metro")
+    settings, store, feeds, _ = build(site_dir)
+    snapshot = store.reload()
+    feed_set = feeds.build(snapshot)
+    one_shot = render_pages(settings, snapshot, feed_set)
+    built = PageBuilder(settings).build(snapshot, feed_set)
+    assert {p: d.body for p, d in one_shot.items()} == {p: d.body for p, d in built.items()}

@@ -1,0 +1,144 @@
+"""End to end: the real ``feedsvc serve`` (gunicorn) on 127.0.0.1 with the bundled sample site."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedsvc.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+START_LIMIT = 15.0   # seconds to wait for the server to answer before giving up
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str, headers: dict[str, str] | None = None):
+    """Return (status, headers, body) of a GET; a 304 or 4xx is an answer, not an error."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def wait_until_up(process: subprocess.Popen, base: str, log: Path) -> None:
+    deadline = time.monotonic() + START_LIMIT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"feedsvc serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if fetch(base + "/healthz")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"feedsvc serve did not answer within {START_LIMIT} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Run ``feedsvc serve`` with no --site (the bundled sample); yield (base URL, log)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "stderr.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc.cli", "serve", "--port", str(port), "--workers", "2"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(process, base, log)
+        yield base, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_serves_a_feed_then_a_304_for_its_etag(server):
+    base, _ = server
+    status, headers, body = fetch(base + "/feeds/all.rss")
+    assert status == 200
+    assert headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+    assert headers["Vary"] == "Accept-Encoding"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0
+    assert parsed.feed.link == "https://news.example.com/"
+    status, again, body = fetch(base + "/feeds/all.rss", {"If-None-Match": headers["ETag"]})
+    assert status == 304
+    assert body == b""
+    assert again["ETag"] == headers["ETag"]
+    assert again["Last-Modified"] == headers["Last-Modified"]
+    assert again["Cache-Control"] == headers["Cache-Control"]
+
+
+def test_serves_gzip_from_the_precompressed_copy(server):
+    base, _ = server
+    plain = fetch(base + "/feeds/all.atom")
+    status, headers, body = fetch(base + "/feeds/all.atom", {"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert headers["ETag"] != plain[1]["ETag"]
+    assert gzip.decompress(body) == plain[2]
+
+
+def test_healthz_and_metrics(server):
+    base, _ = server
+    status, headers, body = fetch(base + "/healthz")
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    health = json.loads(body)
+    assert health["status"] == "ok"
+    assert health["posts"] > 0 and health["broken_posts"] == 0
+    status, headers, body = fetch(base + "/metrics")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain; version=")
+    lines = body.decode().splitlines()
+    assert f"feedsvc_posts {float(health['posts'])}" in lines
+    assert "feedsvc_reload_duration_seconds_count 1.0" in lines
+    assert any(line.startswith("feedsvc_http_requests_total{") for line in lines)
+
+
+def test_unknown_feed_is_404_over_http(server):
+    base, _ = server
+    status, headers, body = fetch(base + "/feeds/categories/no-such-thing.rss")
+    assert status == 404
+    assert body == b"Not found. Every feed is listed at https://news.example.com/\n"
+
+
+def test_access_log_is_one_line_per_request_on_stderr(server):
+    base, log = server
+    fetch(base + "/feeds/all.json?e2e-log-probe")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [line for line in log.read_text().splitlines() if "e2e-log-probe" in line]
+        if lines:
+            break
+        time.sleep(0.05)
+    assert len(lines) == 1
+    assert '"GET /feeds/all.json?e2e-log-probe HTTP/1.1" 200' in lines[0]
+
+
+def test_bad_config_exits_2_naming_the_key_before_starting(tmp_path, capsys):
+    assert main(["serve", "--site", str(tmp_path / "missing"), "--port", "1"]) == 2
+    assert "'site_dir'" in capsys.readouterr().err
