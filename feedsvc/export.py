@@ -178,7 +178,6 @@ def _write_tree(documents: Mapping[str, Document], build: Path, previous: Path |
             rel, reason = None, "unsafe file name: it resolves outside the export"
         if rel is None:
             skipped.append(Skipped(path, reason))
-            log.warning("export: skipped %r: %s", path, reason)
             continue
         old = os.path.join(previous, rel) if previous is not None else None
         try:
@@ -188,7 +187,6 @@ def _write_tree(documents: Mapping[str, Document], build: Path, previous: Path |
                 raise
             reason = f"cannot be written as {rel}: {getattr(exc, 'strerror', None) or exc}"
             skipped.append(Skipped(path, reason))
-            log.warning("export: skipped %r: %s", path, reason)
             continue
         written += counts[0]
         linked += counts[1]
@@ -295,6 +293,8 @@ def watch(site: object, out: str | os.PathLike[str], interval: float,
         except ExportError as exc:
             log.error("export failed: %s", exc)
             continue
+        for skipped in result.skipped if result.changed else ():
+            log.warning("export: skipped %r: %s", skipped.path, skipped.reason)
         if result.changed:
             log.info("exported %d files (%d unchanged, %d skipped) to %s -> %s",
                      result.written, result.linked, len(result.skipped), out, result.build.name)

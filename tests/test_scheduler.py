@@ -12,7 +12,6 @@ import shutil
 import threading
 import time
 import types
-from pathlib import Path
 
 import feedparser
 import pytest
