@@ -64,7 +64,7 @@ class FeedView:
 
     @property
     def xml_url(self) -> str:
-        """Return the RSS URL, the one OPML lists (``type="rss"``, OPML 2.0 §"Subscription lists")."""
+        """Return the RSS URL: the one OPML lists, as ``type="rss"`` (OPML 2.0)."""
         return self.formats[0].url
 
     @property
@@ -152,7 +152,8 @@ def _view(settings: Settings, feeds: FeedSet, kind: str, name: str, count: int) 
                    FORMAT_SHORT[fmt], MEDIA_TYPES[fmt], f"{title} ({FORMAT_LABELS[fmt]})")
         for fmt in FORMATS)
     return FeedView(kind=kind, name=name, title=title, count=count,
-                    page_url=base + page_path(kind, name), site_page=site_page(settings, kind, name),
+                    page_url=base + page_path(kind, name),
+                    site_page=site_page(settings, kind, name),
                     formats=formats)
 
 
@@ -210,7 +211,8 @@ def _updated(feeds: FeedSet, kind: str, name: str) -> dt.datetime | None:
     return feeds.updated.get((kind, name))
 
 
-def render_index(settings: Settings, feeds: FeedSet, views: Mapping[tuple[str, str], FeedView]) -> Document:
+def render_index(settings: Settings, feeds: FeedSet,
+                 views: Mapping[tuple[str, str], FeedView]) -> Document:
     """Return the index page: the site, every category and tag, the newest posts."""
     everything = views[("all", "")]
     html = _ENV.get_template("index.html").render(

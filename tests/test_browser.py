@@ -29,7 +29,8 @@ def chromium(tmp_path: Path, *args: str) -> str:
                     "package (.ci/run does) or set CHROMIUM_BIN")
     result = subprocess.run(
         [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
-        capture_output=True, encoding="utf-8", errors="replace", timeout=90, stdin=subprocess.DEVNULL)
+        capture_output=True, encoding="utf-8", errors="replace", timeout=90,
+        stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 

@@ -15,7 +15,8 @@ from conftest import NOW
 def build(site_dir, **overrides):
     """Return (settings, store, feed builder, page builder) for *site_dir*."""
     settings = load_settings({"site_dir": str(site_dir), **overrides}, environ={})
-    return settings, Store(settings, clock=lambda: NOW), FeedBuilder(settings), PageBuilder(settings)
+    store = Store(settings, clock=lambda: NOW)
+    return settings, store, FeedBuilder(settings), PageBuilder(settings)
 
 
 def pages_of(site_dir, **overrides):

@@ -116,7 +116,11 @@ def test_healthz_and_metrics(server):
     lines = body.decode().splitlines()
     assert f"feedsvc_posts {float(health['posts'])}" in lines
     assert "feedsvc_reload_duration_seconds_count 1.0" in lines
-    assert any(line.startswith("feedsvc_http_requests_total{") for line in lines)
+    # Each worker counts its own requests, after answering. With 2 workers, by the third
+    # scrape the worker answering has answered a scrape before.
+    counted = 'feedsvc_http_requests_total{route="metrics",status="200"}'
+    scrapes = [fetch(base + "/metrics")[2].decode() for _ in range(3)]
+    assert any(counted in scrape for scrape in scrapes)
 
 
 def test_unknown_feed_is_404_over_http(server):
@@ -142,3 +146,15 @@ def test_access_log_is_one_line_per_request_on_stderr(server):
 def test_bad_config_exits_2_naming_the_key_before_starting(tmp_path, capsys):
     assert main(["serve", "--site", str(tmp_path / "missing"), "--port", "1"]) == 2
     assert "'site_dir'" in capsys.readouterr().err
+
+
+def test_wsgi_module_exposes_the_app_for_gunicorn():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["FEEDSVC_AUTO_RELOAD"] = "false"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    probe = ("import wsgi; c = wsgi.app.test_client(); "
+             "print(c.get('/feeds/all.atom').status_code, c.get('/healthz').status_code)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "200"]
