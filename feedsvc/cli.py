@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 
 from .config import SETTINGS, Settings, load_settings
 from .errors import ConfigError
@@ -71,6 +74,49 @@ def _number(low: int, high: int) -> Callable[[str], int]:
     return check
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    """Export every feed, page and the OPML as static files, atomically (docs/freshness.md)."""
+    from .errors import FeedsvcError
+    from .export import ExportError, export, watch
+    from .site import Site
+    settings = _settings(args)
+    site = Site(settings)
+    try:
+        published = site.reload()
+        result = export(published.documents, args.out)
+    except ExportError as exc:
+        print(f"feedsvc build: {exc}", file=sys.stderr)
+        return 1
+    except FeedsvcError as exc:
+        print(f"feedsvc build: cannot load the site: {exc}", file=sys.stderr)
+        return 1
+    for skipped in result.skipped:
+        print(f"feedsvc build: skipped {skipped.path!r}: {skipped.reason}", file=sys.stderr)
+    if result.changed:
+        print(f"exported {len(published.documents) - len(result.skipped)} documents to "
+              f"{result.out} -> {result.build.name} ({result.written} files written, "
+              f"{result.linked} unchanged, {len(result.skipped)} skipped)")
+    else:
+        print(f"{result.out} already holds these documents; nothing written")
+    if args.watch:
+        stop = threading.Event()
+        with _stopped_by_signals(stop):
+            watch(site, args.out, args.interval or settings.reload_interval, stop)
+    return 0
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
+    """Within the block, let SIGINT (Ctrl-C) and SIGTERM set *stop* instead of killing us."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="feedsvc", description=__doc__)
@@ -91,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_number(1, 64), default=2,
                        help="worker processes (default: %(default)s)")
     serve.set_defaults(func=cmd_serve)
+    build = commands.add_parser("build", help="export the feeds, pages and OPML as static "
+                                "files (plus .gz), swapped in atomically")
+    _site_args(build)
+    build.add_argument("--out", metavar="DIR", required=True,
+                       help="a symlink to the newest build, kept in DIR.d/")
+    build.add_argument("--watch", action="store_true",
+                       help="keep reloading and export again whenever something changed")
+    build.add_argument("--interval", metavar="SECONDS", type=_number(1, 86400),
+                       help="seconds between reloads with --watch (default: reload_interval)")
+    build.set_defaults(func=cmd_build)
     return parser
 
 
