@@ -43,8 +43,13 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Lint a site: one line per broken post, then a summary; exit 1 if any is broken."""
     settings = _settings(args)
-    logging.getLogger("feedsvc.store").setLevel(logging.CRITICAL)  # the lines below say it
-    snapshot = Store(settings).reload()
+    store_log = logging.getLogger("feedsvc.store")
+    level = store_log.level
+    store_log.setLevel(logging.CRITICAL)  # the lines below say it, once
+    try:
+        snapshot = Store(settings).reload()
+    finally:
+        store_log.setLevel(level)
     for error in snapshot.errors:
         print(f"{error.path}: {error.reason}")
     print(f"{len(snapshot.posts)} posts published, {snapshot.pending} scheduled, "
