@@ -74,7 +74,7 @@ def absolute_url(url: str, base: str) -> str | None:
 
     A protocol-relative ``//host/x`` takes the scheme of *base* (the site's).
     """
-    joined = urljoin(base, url.strip())
+    joined = urljoin(base, clean_text(url).strip())
     try:
         scheme = urlsplit(joined).scheme.lower()
     except ValueError:   # e.g. an unbalanced "[" in the host

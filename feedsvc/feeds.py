@@ -42,7 +42,6 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # says 1970-01-01T00:00:00Z rather than the build time, which would change its bytes.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*\Z")   # RFC 4287 atomLanguageTag
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 _MEDIA_TYPES = {fmt: CONTENT_TYPES[fmt].split(";")[0] for fmt in FORMATS}
 
 
@@ -126,15 +125,16 @@ def tag_authority(url: str) -> str:
         return quote(host, safe="")
 
 
-def tag_uri(post: Post, authority: str) -> str:
+def tag_uri(post: Post, authority: str, zone: dt.tzinfo) -> str:
     """Return the post's tag URI: ``tag:<host>,<file date>:<path without extension>``.
 
     Neither the scheme nor the site's path is in it, and the date comes from the file
     name, so moving the site to https or under /blog, or fixing a post's time, keeps it.
     """
     match = POST_NAME.match(post.path.rsplit("/", 1)[-1])
-    if match is None:  # the store only loads posts with such names
-        raise ValueError(f"{post.path}: file name is not YYYY-MM-DD-slug.EXT")
+    if match is None:  # the store loads only such names; fall back to the post's date
+        day = post.date.astimezone(zone).date().isoformat()
+        return f"tag:{authority},{day}:{quote(post.path, safe='/')}"
     year, month, day, _, ext = match.groups()
     specific = quote(post.path[:-len(ext) - 1], safe="/")
     return f"tag:{authority},{int(year):04d}-{int(month):02d}-{int(day):02d}:{specific}"
@@ -150,11 +150,12 @@ def jekyll_feed_id(post: Post, settings: Settings) -> str:
 
 def raw_id(post: Post, settings: Settings, authority: str) -> str:
     """Return the id a post asks for: front matter ``id``, else by ``id_style``."""
-    if post.id:
-        return collapse(clean_text(post.id))
+    given = collapse(clean_text(post.id))
+    if given:
+        return given
     if settings.id_style == "jekyll-feed":
         return jekyll_feed_id(post, settings)
-    return tag_uri(post, authority)
+    return tag_uri(post, authority, settings.zone)
 
 
 def assign_ids(posts: Sequence[Post], wanted: Mapping[str, str]
@@ -197,7 +198,7 @@ def make_entry(post: Post, body: str, entry_id: str, settings: Settings) -> Entr
     excerpt_only = settings.excerpt_only if post.excerpt_only is None else post.excerpt_only
     return Entry(
         id=entry_id,
-        title=collapse(clean_text(post.title)) or post.slug,
+        title=collapse(clean_text(post.title)) or collapse(clean_text(post.slug)) or "…",
         link=link,
         published=post.date,
         updated=post.updated,
@@ -269,7 +270,7 @@ def render_rss(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> byt
             item.dc.dc_creator(entry.author)
         if entry.image:
             item.media.thumbnail(url=entry.image, group=None)
-    root = etree.fromstring(generator.rss_str(), _XML_PARSER)
+    root = _reparse(generator.rss_str())
     _date_rss(root, entries, zone)
     return _serialise(root)
 
@@ -320,7 +321,7 @@ def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> by
             item.category(term=clean_text(name), scheme=scheme)
         if entry.image:
             item.media.thumbnail(url=entry.image, group=None)
-    root = etree.fromstring(generator.atom_str(), _XML_PARSER)
+    root = _reparse(generator.atom_str())
     _fix_atom(root, entries, zone)
     return _serialise(root)
 
@@ -336,6 +337,12 @@ def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -
         link.set("type", "text/html")
         element.find(atom + "updated").text = format_rfc3339(entry.updated, zone)
         element.find(atom + "published").text = format_rfc3339(entry.published, zone)
+
+
+def _reparse(document: bytes) -> etree._Element:
+    """Return feedgen's output as a tree to correct (a new parser: threads must not share one)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    return etree.fromstring(document, parser)
 
 
 def _serialise(root: etree._Element) -> bytes:
