@@ -418,6 +418,8 @@ class FeedBuilder:
         entries_used: dict[tuple[str, str, str], Entry] = {}
         feeds: dict[tuple[str, str], _Built] = {}
         for kind, name, posts in groups:
+            if not _valid_name(kind, name):
+                continue
             keys = tuple((p.path, p.digest, ids[p.path]) for p in posts[:limit])
             for key, post in zip(keys, posts):
                 if key not in entries_used:
@@ -496,6 +498,17 @@ class FeedBuilder:
             titles=types.MappingProxyType({k: b.title for k, b in feeds.items()}),
             duplicate_ids=self._duplicates,
         )
+
+
+def _valid_name(kind: str, name: str) -> bool:
+    """Return whether a category or tag name can name a feed URL (it must be UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate, e.g. from a YAML "\\ud800" escape
+        log.warning("%s %r has a lone surrogate, so no URL can name it: no feed for it",
+                    kind, name)
+        return False
+    return True
 
 
 def _language(lang: str) -> str:

@@ -466,15 +466,13 @@ def _urls(html: str) -> list[str]:
     return urls
 
 
-# Any text at all, including what XML 1.0 forbids, lone surrogates and markup. Category and
-# tag names name feed URLs: the store's YAML loader (libyaml) refuses lone surrogates.
+# Any text at all, including what XML 1.0 forbids, lone surrogates and markup.
 _any_text = st.text(st.characters(codec=None, blacklist_categories=()), max_size=40)
-_any_name = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20)
 
 
 @hypothesis.settings(max_examples=60, deadline=None,
                      suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
-@hypothesis.given(title=_any_text, body=_any_text, name=_any_name,
+@hypothesis.given(title=_any_text, body=_any_text, name=_any_text.filter(bool),
                   author=_any_text, summary=_any_text, image=_any_text, post_id=_any_text)
 def test_any_text_in_any_field_gives_well_formed_feeds(site, write, title, body, name, author,
                                                        summary, image, post_id):
@@ -487,7 +485,8 @@ def test_any_text_in_any_field_gives_well_formed_feeds(site, write, title, body,
         real, posts=(post,), categories={name: (post,)}, tags={name: (post,)},
         bodies={post.path: body})
     feeds = FeedBuilder(settings).build(snapshot)
-    assert len(feeds.feeds) == 9
+    # A name with a lone surrogate cannot be UTF-8, so no URL names its feeds.
+    assert len(feeds.feeds) == (9 if name == name.encode("utf-8", "replace").decode() else 3)
     for key, document in feeds.feeds.items():
         if key.fmt == "json":
             json.loads(document.body.decode("utf-8"))
