@@ -14,6 +14,7 @@ from functools import partial
 from urllib.parse import quote
 
 import jinja2
+import markupsafe
 
 from .config import Settings
 from .content import clean_text
@@ -29,12 +30,25 @@ MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml",
                "json": "application/feed+json"}
 INDEX_ENTRIES = 10   # newest posts shown on the index page
 
+
+def _printable(value: object) -> object:
+    """Drop the characters XML 1.0 forbids from every printed value (docs/feeds.md).
+
+    Names and the site's title reach the pages as written; a NUL or a lone surrogate in
+    them would make a bad page, or one that cannot be encoded and fails the reload.
+    """
+    if isinstance(value, markupsafe.Markup):
+        return markupsafe.Markup(clean_text(value))
+    return clean_text(value) if isinstance(value, str) else value
+
+
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("feedsvc", "templates"),
     autoescape=True,          # every template is HTML or XML
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_printable,
 )
 
 
@@ -140,7 +154,8 @@ def feed_views(settings: Settings, snapshot: Snapshot, feeds: FeedSet
     views = {("all", ""): _view(settings, feeds, "all", "", len(snapshot.posts))}
     for kind, groups in (("category", snapshot.categories), ("tag", snapshot.tags)):
         for name, posts in groups.items():
-            views[(kind, name)] = _view(settings, feeds, kind, name, len(posts))
+            if (kind, name) in feeds.entries:   # a name no URL can hold has no feed (feeds.py)
+                views[(kind, name)] = _view(settings, feeds, kind, name, len(posts))
     return views
 
 
