@@ -13,6 +13,7 @@ the calling thread), so a child of a process whose scheduler was started (gunico
 from __future__ import annotations
 
 import atexit
+import contextlib
 import concurrent.futures.thread  # noqa: F401 - see _install_process_hooks
 import datetime as dt
 import logging
@@ -71,6 +72,9 @@ class ReloadScheduler:
         self._pid: int | None = None
         self._start_lock = threading.Lock()
         self._reload_lock = threading.Lock()   # held around each reload; see _before_fork
+        self._due_lock = threading.Lock()
+        self._fork_locked = False
+        self._restart_in_child = False
         _LIVE.add(self)
 
     @property
@@ -93,6 +97,7 @@ class ReloadScheduler:
             scheduler.add_job(
                 self.run_reload, "interval", seconds=self.interval, id=RELOAD_JOB,
                 name="reload the content store", next_run_time=first, **_NEVER_DROP)
+            _quiet_apscheduler()
             scheduler.start()
             self._scheduler, self._pid = scheduler, os.getpid()
             _install_process_hooks()
@@ -136,44 +141,49 @@ class ReloadScheduler:
 
     def schedule_due(self) -> None:
         """Replace the one-off reload at the next due instant (or drop it: nothing is due)."""
-        scheduler = self._scheduler if self.running else None
-        if scheduler is None:
-            return
-        run_at = self.due_run_time()
-        if run_at is None:
-            try:
-                scheduler.remove_job(DUE_JOB)
-            except JobLookupError:
-                pass
-            return
-        # APScheduler waits on the real clock: keep the delay the site's clock asks for (an
-        # injected clock never makes it fire at once, again and again).
-        real_run_at = utc_now() + max(run_at - self.clock(), dt.timedelta(0))
-        # Called from inside the due job too: safe, APScheduler removes a finished date job
-        # under its job store lock before this add_job can take that lock.
-        scheduler.add_job(self.run_reload, "date", run_date=real_run_at, id=DUE_JOB,
-                          name="reload when the next future post is due",
-                          replace_existing=True, **_NEVER_DROP)
+        # Read the snapshot and act on it in one step: start() and a reload finishing in the
+        # pool both call this, and a stale read acted on late would drop the new due job.
+        with self._due_lock:
+            scheduler = self._scheduler if self.running else None
+            if scheduler is None:
+                return
+            run_at = self.due_run_time()
+            if run_at is None:
+                with contextlib.suppress(JobLookupError):
+                    scheduler.remove_job(DUE_JOB)
+                return
+            # APScheduler waits on the real clock: keep the delay the site's clock asks for
+            # (an injected clock never makes it fire at once, again and again).
+            real_run_at = utc_now() + max(run_at - self.clock(), dt.timedelta(0))
+            # Called from inside the due job too: safe, APScheduler removes a finished date
+            # job under its job store lock before this add_job can take that lock.
+            scheduler.add_job(self.run_reload, "date", run_date=real_run_at, id=DUE_JOB,
+                              name="reload when the next future post is due",
+                              replace_existing=True, **_NEVER_DROP)
         log.debug("next future post due: reload at %s", real_run_at.isoformat())
 
     def _before_fork(self) -> None:
         # A fork copies memory, not threads: a reload half done at fork time would leave the
         # child's locks held forever. Wait for it (bounded), then fork.
+        self._restart_in_child = self.running
         self._fork_locked = self._reload_lock.acquire(timeout=FORK_WAIT_SECONDS)
 
     def _after_fork_in_parent(self) -> None:
-        if getattr(self, "_fork_locked", False):
+        if self._fork_locked:
             self._fork_locked = False
             self._reload_lock.release()
 
     def _after_fork_in_child(self) -> None:
         # The parent's scheduler thread and pool did not come along: forget them (never call
         # their shutdown(), their locks may be held) and start afresh if the parent ran one.
+        # A parent that only wanted one (lazy start) passes that on: the child starts its
+        # own on its first request.
         self._scheduler = None
         self._start_lock = threading.Lock()
         self._reload_lock = threading.Lock()
+        self._due_lock = threading.Lock()
         self._fork_locked = False
-        if self.wanted:
+        if self._restart_in_child:
             try:
                 self.start(reload_now=True)
             except Exception:  # noqa: BLE001 - never break the fork; requests start it lazily
@@ -204,6 +214,15 @@ def _install_process_hooks() -> None:
                         after_in_child=_each("_after_fork_in_child"))
     # APScheduler registers no atexit handler of its own.
     atexit.register(shutdown_all)
+
+
+def _quiet_apscheduler() -> None:
+    """Keep APScheduler's warnings but not its two INFO lines per run, unless configured."""
+    # "Running job ..." and "... executed successfully" for every reload of every worker
+    # would drown the service log; a failure is logged here, with its cause.
+    apscheduler_log = logging.getLogger("apscheduler")
+    if apscheduler_log.level == logging.NOTSET:
+        apscheduler_log.setLevel(logging.WARNING)
 
 
 def _each(method: str) -> Any:

@@ -24,7 +24,7 @@ from feedsvc.site import Site
 from feedsvc.store import utc_now
 
 CST = dt.timezone(dt.timedelta(hours=8))
-WAIT = 10.0   # bound of every wait on a real timer; the interval under test is 1 s
+WAIT = 30.0   # bound of every wait on a real timer (generous: CI machines get busy)
 
 
 class FakeSite:
@@ -188,13 +188,13 @@ def test_future_post_appears_when_the_clock_reaches_its_time(site_dir, write_pos
 
 
 def test_real_timer_publishes_a_post_due_in_a_second(site_dir, write_post, scheduler_of):
-    # The one test on the real clock: the date must lie just ahead of now. With a 60 s
+    # The one test on the real clock: the date must lie just ahead of now. With an hourly
     # interval, only the one-off due job can publish it within the wait.
     site = Site(load_settings({"site_dir": str(site_dir)}))
     site.reload()
     due = dt.datetime.fromtimestamp(int(time.time()) + 2, CST)
     write_post("soon", date=due.strftime("%Y-%m-%d %H:%M:%S +0800"), title="Soon")
-    scheduler = scheduler_of(site, interval=60)
+    scheduler = scheduler_of(site, interval=3600)
     scheduler.start(reload_now=True)
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline and not published_entries(site):
