@@ -43,6 +43,33 @@ def test_load_with_churn_serves_only_good_documents_and_loses_nothing(tmp_path):
     counts = summary["verifier"]["counts"]
     assert counts["checked 200"] > 100 and counts["checked 304"] > 0
     final = summary["final"]
-    assert final["documents"] > 300 and final["fetches"] >= 4 * final["documents"]
+    assert final["documents"] > 300 and final["workers_compared"] == 2
+    assert final["fetches"] >= 2 * 2 * final["documents"]     # identity, gzip; each worker
     assert final["posts_in_store"] == final["posts_expected"] == summary["churn"]["live_posts"]
     assert final["unreadable_posts"] == 0
+
+
+def test_the_final_comparison_catches_a_service_that_did_not_reload(site_dir, write_post):
+    # The harness is not vacuous: a server that never reloads (auto_reload off) misses a
+    # new post and still serves a deleted one's feed, and the comparison says so.
+    sys.path.insert(0, str(SOAK.parent))
+    import soak
+    import verify
+    write_post("one", title="One", categories="metro", tags="早高峰")
+    gone = write_post("two", title="Two", date="2022-05-12 08:00:00 +0800", categories="world")
+    port = soak.free_port()
+    env = soak.child_env(FEEDSVC_AUTO_RELOAD="false")
+    serve = [sys.executable, "-m", "feedsvc.cli", "serve", "--site", str(site_dir), "--host",
+             "127.0.0.1", "--port", str(port), "--workers", "1"]
+    log = site_dir.parent / "serve.log"
+    with soak.started(serve, log, env) as server:
+        soak.wait_up(f"http://127.0.0.1:{port}", server, log)
+        write_post("three", title="Three", date="2022-05-13 08:00:00 +0800", categories="metro")
+        gone.unlink()
+        result = verify.final_check(f"http://127.0.0.1:{port}", site_dir, {}, since=0.0,
+                                    seen={"/feeds/categories/world.rss"},
+                                    workers=soak.workers_of(server.pid))
+    assert result["workers_compared"] == 1
+    assert result["stale_documents"] > 0
+    assert result["gone_but_served"] == 1
+    assert result["posts_lost"] >= 1

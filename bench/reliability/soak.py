@@ -215,7 +215,7 @@ def soak(args: argparse.Namespace, work: Path) -> dict:
                 checked = watcher.finish()
         report = json.loads((work / "churn.json").read_text(encoding="utf-8"))
         final = verify.final_check(base, site, env, report["ended_at"], seen=watcher.seen,
-                                   rounds=args.rounds, expected_posts=report["live_posts"],
+                                   workers=workers, expected_posts=report["live_posts"],
                                    wait_limit=max(30.0, 10 * args.reload_interval))
         restarted = len(workers - workers_of(server.pid))
     return summarize(args, load, checked, report, final, scan_log(work / "serve.log"),
@@ -286,9 +286,10 @@ def table(summary: dict) -> str:
                             "(feeds the churn removed)"),
         ("churn operations", ", ".join(f"{k} {v}" for k, v in churn["operations"].items())),
         ("churn writes", ", ".join(f"{k} {v}" for k, v in churn["writes"].items())),
-        ("final comparison", f"{final['documents']:,} documents (identity and gzip), "
-                             f"{final['fetches']:,} fetches, {final['gone_checked']} gone "
-                             f"paths; waited {final['waited_seconds']} s for a reload"),
+        ("final comparison", f"{final['documents']:,} documents x identity and gzip x "
+                             f"{final['workers_compared']} workers + {final['gone_checked']} "
+                             f"gone paths: {final['fetches']:,} fetches; waited "
+                             f"{final['waited_seconds']} s for a reload"),
         ("posts in the final store", f"{final['posts_in_store']:,} "
                                      f"(churn expected {final['posts_expected']:,})"),
     ]
@@ -307,9 +308,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--reload-interval", type=int, default=1, help="seconds")
     parser.add_argument("--period", type=float, default=0.2, help="seconds between churns")
-    parser.add_argument("--verifiers", type=int, default=3, help="verifier threads")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="fetches of each document in the final comparison")
+    parser.add_argument("--verifiers", type=int, default=8, help="verifier threads")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the summary here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")

@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import http.client
 import json
+import os
 import random
 import sys
 import threading
@@ -229,34 +230,87 @@ class Watcher:
 
 # --- after the churn -------------------------------------------------------------------------
 
-def health(host: str, port: int) -> dict:
-    """Return /healthz's JSON, on a fresh connection."""
-    conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
-    try:
-        conn.request("GET", "/healthz", headers={"Connection": "close"})
-        return json.loads(conn.getresponse().read())
-    finally:
+class Link:
+    """Requests to the service: over one keep-alive connection a known worker holds, or
+    over a fresh connection each time (whichever worker the kernel hands it to)."""
+
+    def __init__(self, host: str, port: int, conn: http.client.HTTPConnection | None = None,
+                 worker: int | None = None) -> None:
+        self.host, self.port, self.conn, self.worker = host, port, conn, worker
+
+    def get(self, path: str, gzipped: bool = False) -> tuple[int, str | None, bytes]:
+        """Return status, ETag and body of a GET of decoded *path*."""
+        headers = {"Accept-Encoding": "gzip"} if gzipped else {}
+        conn = self.conn or http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
+        if self.conn is None:
+            headers["Connection"] = "close"
+        try:
+            conn.request("GET", target(path), headers=headers)
+            response = conn.getresponse()
+            return response.status, response.getheader("ETag"), response.read()
+        finally:
+            if self.conn is None:
+                conn.close()
+
+    def health(self) -> dict:
+        return json.loads(self.get("/healthz")[2])
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def socket_owner(server_port: int, client_port: int, pids: Iterable[int]) -> int | None:
+    """Return which of *pids* holds the server end of a loopback connection (proc(5))."""
+    local, remote = f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}"
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[2] == remote:
+            inode = fields[9]
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+def link_to(host: str, port: int, worker: int, workers: Iterable[int], tries: int = 64) -> Link:
+    """Return a keep-alive link that *worker* serves: connect until the kernel hands one to it."""
+    for _ in range(tries):
+        conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+        link = Link(host, port, conn, worker)
+        link.get("/healthz")                          # answered, so accepted by a worker
+        if socket_owner(port, conn.sock.getsockname()[1], workers) == worker:
+            return link
         conn.close()
+    raise TimeoutError(f"no connection reached worker {worker} in {tries} tries")
 
 
-def wait_for_reload_after(host: str, port: int, since: float, limit: float,
-                          samples: int = 12) -> float:
-    """Wait until *samples* /healthz answers in a row come from reloads begun after *since*.
+def wait_for_reload_after(link: Link, since: float, limit: float) -> float:
+    """Wait until *link*'s worker has run a reload begun after *since*; return seconds waited.
 
-    Each answer comes from whichever worker took the connection; return the seconds waited.
+    A fresh-connection link asks 12 times in a row (any worker may answer each time).
     """
     began = time.monotonic()
-    in_a_row = 0
-    while in_a_row < samples:
+    in_a_row, needed = 0, 1 if link.conn is not None else 12
+    while in_a_row < needed:
         if time.monotonic() - began > limit:
             raise TimeoutError(f"no reload after the churn within {limit:.0f} s")
-        body = health(host, port)
+        body = link.health()
         last = body.get("last_reload")
-        started = (dt.datetime.fromisoformat(last).timestamp() - (body["last_reload_seconds"] or 0)
-                   if last else 0.0)
+        started = (dt.datetime.fromisoformat(last).timestamp()
+                   - (body["last_reload_seconds"] or 0)) if last else 0.0
         in_a_row = in_a_row + 1 if started > since else 0
         if in_a_row == 0:
-            time.sleep(0.2)
+            time.sleep(0.1)
     return time.monotonic() - began
 
 
@@ -267,83 +321,82 @@ def scratch_build(site_dir: Path, environ: Mapping[str, str]) -> Site:
     return site
 
 
-def fetch_fresh(host: str, port: int, path: str, gzipped: bool) -> tuple[int, str | None, bytes]:
-    conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
-    try:
-        headers = {"Connection": "close"}
-        if gzipped:
-            headers["Accept-Encoding"] = "gzip"
-        conn.request("GET", target(path), headers=headers)
-        response = conn.getresponse()
-        return response.status, response.getheader("ETag"), response.read()
-    finally:
-        conn.close()
-
-
 def final_check(base: str, site_dir: Path, environ: Mapping[str, str], since: float,
-                seen: Iterable[str] = (), rounds: int = 4, expected_posts: int | None = None,
-                wait_limit: float = 60.0) -> dict:
-    """Compare everything the service serves with a from-scratch build of the final store."""
+                seen: Iterable[str] = (), workers: Iterable[int] = (),
+                expected_posts: int | None = None, wait_limit: float = 60.0) -> dict:
+    """Compare everything the service serves with a from-scratch build of the final store.
+
+    With the pids of the *workers*, every worker is asked for every document (over a
+    connection it holds); without, each document is fetched twice over fresh connections.
+    """
     split = urlsplit(base)
     host, port = split.hostname, split.port
-    waited = wait_for_reload_after(host, port, since, wait_limit)
+    workers = sorted(workers)
     built = time.perf_counter()
     site = scratch_build(site_dir, environ)
     build_seconds = time.perf_counter() - built
     documents = site.current.documents
-    tally = Tally()
-    for path, document in sorted(documents.items()):
-        for round_ in range(rounds):
-            _compare(host, port, path, document, round_ % 2 == 1, tally)
     gone = sorted(set(seen) - set(documents))
-    for path in gone:
-        for round_ in range(rounds):
-            status, _, _ = fetch_fresh(host, port, path, False)
-            if status != 404:
-                tally.add("stale: gone but served", f"{status} for {path}")
-    lost = _lost_posts(host, port, site)
+    tally, waited, posts_served, lost = Tally(), 0.0, set(), set()
+    for worker in workers or [None, None]:
+        link = link_to(host, port, worker, workers) if worker else Link(host, port)
+        try:
+            waited = max(waited, wait_for_reload_after(link, since, wait_limit))
+            _compare_all(link, documents, gone, tally)
+            lost |= _lost_posts(link, site)
+            posts_served.add(link.health()["posts"])
+        finally:
+            link.close()
     snapshot = site.current.snapshot
-    healthz = [health(host, port)["posts"] for _ in range(8)]
-    served_counts = sorted(set(healthz))
-    missing = max(0, len(snapshot.posts) - min(served_counts))
+    missing = max(0, len(snapshot.posts) - min(posts_served))
     if expected_posts is not None:
         missing += max(0, expected_posts - len(snapshot.posts))
     return {
         "waited_seconds": round(waited, 2),
         "scratch_build_seconds": round(build_seconds, 2),
+        "workers_compared": len(workers) or None,
         "documents": len(documents),
-        "fetches": (len(documents) + len(gone)) * rounds,
+        "fetches": sum(tally.counts.values()),
         "posts_in_store": len(snapshot.posts),
         "posts_expected": expected_posts,
         "unreadable_posts": len(snapshot.errors),
-        "healthz_posts": served_counts,
+        "healthz_posts": sorted(posts_served),
         "stale_documents": tally.counts["stale documents"],
-        "gone_but_served": tally.counts["stale: gone but served"],
+        "gone_but_served": tally.counts["gone but served"],
         "gone_checked": len(gone),
         "posts_lost": len(lost) + missing,
         "examples": {**tally.examples, **({"lost": sorted(lost)[:EXAMPLES]} if lost else {})},
     }
 
 
-def _compare(host: str, port: int, path: str, document: Document, gzipped: bool,
-             tally: Tally) -> None:
-    status, etag, body = fetch_fresh(host, port, path, gzipped)
-    expected = (200, document.gzip_etag if gzipped else document.etag,
-                document.gzip if gzipped else document.body)
-    if (status, etag, body) != expected:
-        tally.add("stale documents", f"{path} ({'gzip' if gzipped else 'identity'}): "
-                  f"{status}, ETag {etag}, expected {expected[1]}")
+def _compare_all(link: Link, documents: Mapping[str, Document], gone: list[str],
+                 tally: Tally) -> None:
+    """Compare every document, identity and gzip; check every gone path is 404."""
+    for path, document in sorted(documents.items()):
+        for gzipped in (False, True):
+            status, etag, body = link.get(path, gzipped)
+            expected = (200, document.gzip_etag if gzipped else document.etag,
+                        document.gzip if gzipped else document.body)
+            tally.add("compared")
+            if (status, etag, body) != expected:
+                tally.add("stale documents", f"{path} ({'gzip' if gzipped else 'identity'}) "
+                          f"from worker {link.worker}: {status}, ETag {etag}, "
+                          f"expected {expected[1]}")
+    for path in gone:
+        status, _, _ = link.get(path)
+        tally.add("compared")
+        if status != 404:
+            tally.add("gone but served", f"{status} for {path} from worker {link.worker}")
 
 
-def _lost_posts(host: str, port: int, site: Site) -> set[str]:
+def _lost_posts(link: Link, site: Site) -> set[str]:
     """Return the entry ids a scratch build shows in some JSON feed that the service lacks."""
     lost: set[str] = set()
     for path, document in site.current.documents.items():
-        if not path.endswith(".json") or not document.content_type.startswith(
-                "application/feed+json"):
+        if not document.content_type.startswith("application/feed+json"):
             continue
         wanted = {item["id"] for item in json.loads(document.body)["items"]}
-        status, _, body = fetch_fresh(host, port, path, False)
+        status, _, body = link.get(path)
         served = {item["id"] for item in json.loads(body)["items"]} if status == 200 else set()
         lost |= wanted - served
     return lost
@@ -358,9 +411,10 @@ def main(argv: list[str] | None = None) -> int:
     final.add_argument("--site", required=True, type=Path)
     final.add_argument("--since", type=float, default=0.0,
                        help="Unix time of the store's last change")
-    final.add_argument("--rounds", type=int, default=4)
+    final.add_argument("--workers", type=int, nargs="*", default=(),
+                       help="pids of the server's workers: compare each one's documents")
     args = parser.parse_args(argv)
-    result = final_check(args.base, args.site, {}, args.since, rounds=args.rounds)
+    result = final_check(args.base, args.site, {}, args.since, workers=args.workers)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     ok = not (result["stale_documents"] or result["gone_but_served"] or result["posts_lost"])
     return 0 if ok else 1
