@@ -276,8 +276,11 @@ def table(results: dict[str, Any], sizes: list[int]) -> str:
                 if isinstance(value, (int, float)):
                     ok = value <= limit if sense == "≤" else value >= limit
                     verdicts.append(f"{'yes' if ok else 'NO'} ({n:,})")
+        if len({targets[n] for n in sizes if n in targets}) == 1 and len(wanted) > 1:
+            limit, sense = next(iter(targets.values()))
+            wanted = [f"{sense} {_cell(limit, unit)}"]   # one target for every size
         cells = " | ".join(_cell(v, unit) for v in values)
-        lines.append(f"| {label} | {cells} | {'; '.join(dict.fromkeys(wanted))} | "
+        lines.append(f"| {label} | {cells} | {'; '.join(wanted)} | "
                      f"{', '.join(verdicts)} |")
     return "\n".join(lines)
 
