@@ -153,6 +153,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tag_url", "/tag/{name}.html", _pattern("name"),
             "Site page of a tag, under baseurl; {name} is the tag."),
     Setting("summary_length", 140, _integer(10), "Longest plain-text summary, in characters."),
+    Setting("watch", True, _boolean,
+            "Learn changed files from inotify between full scans (Linux); false: stat every "
+            "file on every reload."),
     Setting("cache_dir", "", _path_or_empty,
             "Folder for the persistent parse cache; empty: no cache."),
     Setting("log_level", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "Logging level."),
@@ -186,6 +189,7 @@ class Settings:
     category_url: str
     tag_url: str
     summary_length: int
+    watch: bool
     cache_dir: str
     log_level: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)

@@ -14,10 +14,12 @@ import hashlib
 import itertools
 import logging
 import multiprocessing
+import operator
 import os
 import pickle
 import re
 import sqlite3
+import stat
 import threading
 import time
 import types
@@ -32,6 +34,7 @@ from .cache import ParseCache, fingerprint
 from .config import Settings
 from .dates import UTC, parse_date
 from .errors import ContentError
+from .watch import FULL_SCAN_EVERY, ChangeWatcher
 
 try:  # libyaml's loader is about 9x faster than the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -56,6 +59,7 @@ _PLACEHOLDER = re.compile(r":([a-z_]+)")
 _URL_SAFE = "/%:@!$&'()*+,;=~-._"
 
 Clock = Callable[[], dt.datetime]
+Signature = tuple[int, int, int] | ContentError   # (mtime_ns, size, inode), or why not
 
 
 def utc_now() -> dt.datetime:
@@ -142,6 +146,13 @@ class Store:
         self.snapshot: Snapshot | None = None
         self._files: dict[str, _FileState] = {}
         self.reads = 0   # files (re)parsed since start; tests and benchmarks read it
+        self._found: dict[str, Signature] | None = None   # the last scan's signatures
+        self._unreadable: set[str] = set()
+        self._recheck: set[str] = set()   # paths whose body read found a newer file
+        self._bodied: set[str] = set()    # paths whose state holds the body
+        self._watcher: ChangeWatcher | None = None
+        self._watch_trusted = False
+        self._quick_scans_left = 0
         self._cache: ParseCache | None = None
         if settings.cache_dir:
             self._open_cache()
@@ -159,14 +170,12 @@ class Store:
         for rel, (signature, (post, error)) in cached.items():
             self._files[rel] = _FileState(signature, post, None, error)
 
-    def _save_cache(self, old: dict[str, _FileState], new: dict[str, _FileState]) -> None:
-        if self._cache is None:
+    def _save_cache(self, files: dict[str, _FileState], touched: list[str]) -> None:
+        if self._cache is None or not touched:
             return
-        changed = {rel: (state.signature, (state.post, state.error))
-                   for rel, state in new.items() if old.get(rel) is not state}
-        removed = [rel for rel in old if rel not in new]
-        if not changed and not removed:
-            return
+        changed = {rel: (files[rel].signature, (files[rel].post, files[rel].error))
+                   for rel in touched if rel in files}
+        removed = [rel for rel in touched if rel not in files]
         try:
             self._cache.save(changed, removed)
         except (OSError, sqlite3.Error) as exc:
@@ -177,49 +186,121 @@ class Store:
         started = time.perf_counter()
         now = self.clock()
         try:
-            found = dict(find_post_files(self.root))
+            found, delta = self._find()
         except OSError as exc:
+            self._found = None
             raise ContentError(".", f"cannot read the site folder: {exc.strerror or exc}") from None
-        files: dict[str, _FileState] = {}
-        errors: list[ContentError] = []
-        unlisted: list[str] = []
-        parsed = self._parse_changed(found)
-        for rel, signature in found.items():
-            state = self._refresh(rel, signature, self._files.get(rel), parsed)
-            if isinstance(state, ContentError):
-                errors.append(state)
-                if rel.endswith("/"):
-                    unlisted.append(rel)
-                continue
-            files[rel] = state
-            if state.error is not None:
-                errors.append(state.error)
-        # A _posts folder that cannot be listed (permissions, I/O) loses no posts: keep
-        # what was read from it before, until it can be listed again.
-        for rel, state in self._files.items():
-            if rel not in files and rel.startswith(tuple(unlisted)):
-                files[rel] = state
-        previous = self.snapshot
-        if (previous is not None and not parsed and not unlisted
-                and files.keys() == self._files.keys()
-                and (previous.next_due is None or now < previous.next_due)):
-            # Nothing changed and nothing fell due: the posts and their order stand.
-            errors.sort(key=lambda e: e.path)
-            snapshot = dataclasses.replace(previous, errors=tuple(errors), loaded_at=now,
-                                           load_seconds=time.perf_counter() - started)
-        else:
-            snapshot = self._assemble(files, errors, now, started)
-        self._save_cache(self._files, files)
+        files, touched = self._merge(found, delta, self._parse_changed(found, delta))
+        errors = [sig for sig in found.values() if isinstance(sig, ContentError)]
+        errors += [state.error for state in files.values() if state.error is not None]
+        errors.sort(key=lambda e: e.path)
+        snapshot = self._publish(files, touched, tuple(errors), now, started)
+        self._save_cache(files, touched)
         self._files = files
         self.snapshot = snapshot
         return snapshot
 
-    def _parse_changed(self, found: Mapping[str, tuple[int, int, int] | ContentError]
+    def _merge(self, found: dict[str, Signature], delta: set[str] | None,
+               parsed: Mapping[str, Post | ContentError | None]
+               ) -> tuple[dict[str, _FileState], list[str]]:
+        """Return the new state of every file, and the paths whose state changed."""
+        files = dict(self._files) if delta is not None else {}
+        for rel in found if delta is None else delta:
+            signature = found.get(rel)
+            if signature is None or isinstance(signature, ContentError):
+                files.pop(rel, None)
+            else:
+                files[rel] = self._refresh(rel, signature, self._files.get(rel), parsed)
+        # A _posts folder that cannot be listed (permissions, I/O) loses no posts: keep
+        # what was read from it before, until it can be listed again.
+        unlisted = tuple(rel for rel in self._unreadable if rel.endswith("/"))
+        if unlisted:
+            files.update((rel, state) for rel, state in self._files.items()
+                         if rel not in files and rel.startswith(unlisted))
+        candidates = (files.keys() | self._files.keys()) if delta is None else delta
+        touched = sorted(rel for rel in candidates if files.get(rel) is not self._files.get(rel))
+        return files, touched
+
+    def _find(self) -> tuple[dict[str, Signature], set[str] | None]:
+        """Return every candidate file's signature, and which paths may have changed.
+
+        The second item is None after a full scan (any path may have changed).
+        """
+        watcher = self._watcher
+        if (watcher is not None and watcher.usable() and self._watch_trusted
+                and self._found is not None and self._quick_scans_left > 0
+                and not any(rel.endswith("/") for rel in self._unreadable)):
+            changed = watcher.changes()
+            recheck, self._recheck = self._recheck, set()
+            if changed is not None:
+                delta = changed | self._unreadable | recheck
+                if self._apply(delta):
+                    self._quick_scans_left -= 1
+                    return self._found, delta
+        return self._full_scan(), None
+
+    def _apply(self, changed: set[str]) -> bool:
+        """Update the known signatures from the paths the watch reported; False if unsure."""
+        found = dict(self._found or {})
+        for rel in changed:
+            folder, _, name = rel.rpartition("/")
+            if "_posts" not in folder.split("/") or not is_post_name(name):
+                continue
+            try:
+                st = os.lstat(os.path.join(self.root, rel))
+            except FileNotFoundError:
+                found.pop(rel, None)
+                continue
+            except OSError as exc:
+                found[rel] = ContentError(rel, f"cannot stat: {exc.strerror or exc}")
+                continue
+            if stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode):
+                return False   # the full scan's rules for links and folders decide
+            found[rel] = (st.st_mtime_ns, st.st_size, st.st_ino)
+        self._remember(found)
+        return True
+
+    def _remember(self, found: dict[str, Signature]) -> None:
+        """Keep a scan's signatures, and which paths could not be read (to retry them)."""
+        self._found = found
+        self._unreadable = {rel for rel, sig in found.items() if isinstance(sig, ContentError)}
+
+    def _full_scan(self) -> dict[str, Signature]:
+        """Stat every file of the site; (re)start the watch on the folders seen."""
+        watcher = self._watcher
+        if watcher is not None and watcher.usable():
+            watcher.changes()              # this scan sees everything up to now
+            self._watch_trusted = True     # the watch predates the scan: nothing slips by
+        walk = Walk(os.path.realpath(self.root))
+        found = dict(find_post_files(self.root, walk))
+        if not walk.posts_folders and any(s.post for s in self._files.values()):
+            # An unmounted volume, or a deploy swapping the folder, for a moment: not an
+            # edit that deletes every post (an emptied _posts/ is one, and is published).
+            self._found = None
+            raise ContentError(".", "no _posts folder left in the site folder; "
+                                    "keeping the last good posts")
+        if watcher is not None and (not watcher.usable() or walk.symlinks
+                                    or watcher.folders != walk.folders):
+            if watcher.usable():
+                watcher.close()
+            self._watcher = watcher = None
+        if watcher is None and self.settings.watch and not walk.symlinks:
+            try:
+                self._watcher = ChangeWatcher(walk.real_root, walk.folders)
+                self._watch_trusted = False   # started after the scan: scan once more
+            except OSError as exc:
+                log.info("no inotify watch (%s); every reload scans every file", exc)
+        self._quick_scans_left = FULL_SCAN_EVERY
+        self._remember(found)
+        return found
+
+    def _parse_changed(self, found: Mapping[str, Signature], delta: set[str] | None
                        ) -> dict[str, Post | ContentError | None]:
         """Parse every file whose signature changed; in parallel when there are many."""
-        changed = [rel for rel, signature in found.items()
-                   if not isinstance(signature, ContentError)
-                   and (rel not in self._files or self._files[rel].signature != signature)]
+        candidates = found if delta is None else (rel for rel in delta if rel in found)
+        changed = [rel for rel in candidates
+                   if not isinstance(found[rel], ContentError)
+                   and (rel not in self._files or self._files[rel].signature != found[rel])]
         self.reads += len(changed)
         workers = min(os.cpu_count() or 1, 4)
         if len(changed) < PARALLEL_MIN or workers < 2 or not can_fork():
@@ -239,9 +320,19 @@ class Store:
         if rel not in parsed and old is not None:
             return old
         post = parsed[rel]
+        if post is None and old is not None and old.post is not None and signature[1] < 4:
+            # Too short to hold front matter: an in-place save caught between truncating
+            # the file and writing it, not a post turned into prose.
+            post = ContentError(rel, f"file cut short ({signature[1]} bytes); "
+                                     "keeping its last good version")
         if isinstance(post, ContentError):
             exc = post
             log.warning("skipped post %s: %s", exc.path, exc.reason)
+            if exc.reason.startswith("cannot read"):
+                # Permissions or I/O, not the file's content: read it again next time,
+                # even if it does not change (its signature may not when access returns).
+                signature = (0, 0, 0)
+                self._recheck.add(rel)
             if old is not None and old.post is not None:
                 # A half-saved edit: keep serving the last good version, report the error.
                 return _FileState(signature, old.post, old.body, exc)
@@ -250,43 +341,75 @@ class Store:
         # 100k posts, holding every body until the feeds are known would cost ~400 MB.
         return _FileState(signature, post, None, None)
 
-    def _assemble(self, files: dict[str, _FileState], errors: list[ContentError],
+    def _publish(self, files: dict[str, _FileState], touched: list[str],
+                 errors: tuple[ContentError, ...], now: dt.datetime, started: float) -> Snapshot:
+        """Return the new snapshot, patching the previous one when few posts changed."""
+        previous = self.snapshot
+        now_epoch = now.timestamp()
+        if previous is None or (previous.next_due is not None and now >= previous.next_due):
+            return self._assemble(files, errors, now, started)
+        gone = [p for p in (self._old_post(rel) for rel in touched) if p is not None]
+        new = [files[rel].post for rel in touched if rel in files and files[rel].post]
+        if any(post.epoch > now_epoch for post in gone + new):  # type: ignore[operator]
+            return self._assemble(files, errors, now, started)   # the future posts changed
+        if not gone and not new:   # nothing changed and nothing fell due: all stands
+            return dataclasses.replace(previous, errors=errors, loaded_at=now,
+                                       load_seconds=time.perf_counter() - started)
+        gone_paths = {post.path for post in gone}
+        posts = _patch(previous.posts, gone_paths, new)  # type: ignore[arg-type]
+        categories = _patch_index(previous.categories, gone, new, lambda p: p.categories)
+        tags = _patch_index(previous.tags, gone, new, lambda p: p.tags)
+        return self._snapshot(files, posts, categories, tags, errors, now, started,
+                              previous.next_due, previous.pending)
+
+    def _old_post(self, rel: str) -> Post | None:
+        state = self._files.get(rel)
+        return None if state is None else state.post
+
+    def _assemble(self, files: dict[str, _FileState], errors: tuple[ContentError, ...],
                   now: dt.datetime, started: float) -> Snapshot:
+        """Return a snapshot built from every file's state."""
         due, future = [], []
         now_epoch = now.timestamp()
         for state in files.values():
             if state.post is not None:
                 (due if state.post.epoch <= now_epoch else future).append(state.post)
-        due.sort(key=lambda post: post.sort_key, reverse=True)
-        categories = _index(due, lambda p: p.categories)
-        tags = _index(due, lambda p: p.tags)
-        bodies = self._keep_bodies(files, featured(due, categories, tags,
-                                                   self.settings.feed_limit))
-        errors.sort(key=lambda e: e.path)
+        due.sort(key=operator.attrgetter("epoch", "path"), reverse=True)
+        return self._snapshot(files, tuple(due), _index(due, lambda p: p.categories),
+                              _index(due, lambda p: p.tags), errors, now, started,
+                              min((p.date for p in future), default=None), len(future))
+
+    def _snapshot(self, files: dict[str, _FileState], posts: tuple[Post, ...],
+                  categories: dict[str, tuple[Post, ...]], tags: dict[str, tuple[Post, ...]],
+                  errors: tuple[ContentError, ...], now: dt.datetime, started: float,
+                  next_due: dt.datetime | None, pending: int) -> Snapshot:
+        paths = featured(posts, categories, tags, self.settings.feed_limit)
         return Snapshot(
-            posts=tuple(due),
+            posts=posts,
             categories=types.MappingProxyType(categories),
             tags=types.MappingProxyType(tags),
-            bodies=types.MappingProxyType(bodies),
-            errors=tuple(errors),
+            bodies=types.MappingProxyType(self._keep_bodies(files, paths)),
+            errors=errors,
             loaded_at=now,
             load_seconds=time.perf_counter() - started,
-            next_due=min((p.date for p in future), default=None),
-            pending=len(future),
+            next_due=next_due,
+            pending=pending,
         )
 
     def _keep_bodies(self, files: dict[str, _FileState], paths: set[str]) -> dict[str, str]:
         """Keep the bodies of posts some feed shows; drop the rest to bound memory."""
-        bodies = {}
-        for rel, state in files.items():
-            if rel not in paths:
+        for rel in self._bodied - paths:
+            state = files.get(rel)
+            if state is not None:
                 state.body = None
-                continue
+        bodies = {}
+        for rel in sorted(paths):
+            state = files[rel]
             if state.body is None:
                 state.body = self._read_body(rel, state)
             bodies[rel] = state.body
-        return dict(sorted(bodies.items()))
-
+        self._bodied = paths
+        return bodies
 
     def _read_body(self, rel: str, state: _FileState) -> str:
         """Read the body of a post again; if the file changed meanwhile, re-parse it next time."""
@@ -297,6 +420,7 @@ class Store:
             post, body = None, ""
         if post is None or post.digest != state.post.digest:  # type: ignore[union-attr]
             state.signature = (0, 0, 0)   # no file has this: the next reload re-reads it
+            self._recheck.add(rel)
         return body or ""
 
 
@@ -319,6 +443,36 @@ def _parse_files(root: Path, rels: list[str], settings: Settings
     return results
 
 
+def _patch(posts: tuple[Post, ...], gone: set[str], new: list[Post]) -> tuple[Post, ...]:
+    """Return *posts* (newest first) without the paths *gone*, with *new* put in place."""
+    kept = [post for post in posts if post.path not in gone] if gone else list(posts)
+    for post in new:
+        key, low, high = post.sort_key, 0, len(kept)
+        while low < high:   # binary search in a list sorted newest first
+            middle = (low + high) // 2
+            if kept[middle].sort_key > key:
+                low = middle + 1
+            else:
+                high = middle
+        kept.insert(low, post)
+    return tuple(kept)
+
+
+def _patch_index(index: Mapping[str, tuple[Post, ...]], gone: list[Post], new: list[Post],
+                 names: Callable[[Post], tuple[str, ...]]) -> dict[str, tuple[Post, ...]]:
+    """Return a category or tag index with only the names the changed posts touch redone."""
+    result = dict(index)
+    gone_paths = {post.path for post in gone}
+    for name in {name for post in gone + new for name in names(post)}:
+        patched = _patch(index.get(name, ()), gone_paths,
+                         [post for post in new if name in names(post)])
+        if patched:
+            result[name] = patched
+        else:
+            result.pop(name, None)
+    return {name: result[name] for name in sorted(result)}
+
+
 def _index(posts: list[Post], names: Callable[[Post], tuple[str, ...]]
            ) -> dict[str, tuple[Post, ...]]:
     groups: dict[str, list[Post]] = {}
@@ -339,17 +493,30 @@ def featured(posts: list[Post] | tuple[Post, ...], categories: Mapping[str, tupl
 
 # --- finding files -------------------------------------------------------------------------
 
-def find_post_files(root: Path) -> Iterator[tuple[str, tuple[int, int, int] | ContentError]]:
+@dataclasses.dataclass
+class Walk:
+    """What a full scan saw besides the files: the folders it listed, and symlinks."""
+
+    real_root: str
+    folders: set[str] = dataclasses.field(default_factory=set)   # real paths
+    symlinks: bool = False
+    posts_folders: int = 0   # _posts folders found, listable or not
+
+
+def find_post_files(root: Path, walk: Walk | None = None
+                    ) -> Iterator[tuple[str, tuple[int, int, int] | ContentError]]:
     """Yield (relative path, (mtime_ns, size, inode)) for every candidate post file.
 
     A candidate whose symlink leads outside the site root, or cannot be stat'ed, is
-    yielded with a :class:`ContentError` instead of a signature.
+    yielded with a :class:`ContentError` instead of a signature; a ``_posts`` folder that
+    cannot be listed is yielded as ``"path/"`` with its error.
     """
     real_root = os.path.realpath(root)
     if not os.path.isdir(real_root):
         raise FileNotFoundError(2, "site folder is missing")
-    seen: set[str] = set()
-    yield from _walk_site(real_root, "", real_root, seen)
+    walk = walk or Walk(real_root)
+    walk.real_root = real_root
+    yield from _walk_site(real_root, "", walk)
 
 
 def _listdir(path: str) -> list[os.DirEntry[str]]:
@@ -364,18 +531,21 @@ def _inside(real_root: str, path: str) -> str | None:
     return None
 
 
-def _walk_site(path: str, rel: str, real_root: str, seen: set[str]
+def _walk_site(path: str, rel: str, walk: Walk
                ) -> Iterator[tuple[str, tuple[int, int, int] | ContentError]]:
     real = os.path.realpath(path)
-    if real in seen:  # a symlinked folder seen already (or a loop)
+    if real in walk.folders:  # a symlinked folder seen already (or a loop)
         return
-    seen.add(real)
+    walk.folders.add(real)
     for entry in _listdir(path):
         name = entry.name
         child_rel = f"{rel}{name}"
         if name == "_posts":
             if entry.is_dir():
-                yield from _walk_posts(entry.path, child_rel + "/", real_root, seen)
+                walk.symlinks |= entry.is_symlink()
+                yield from _walk_posts(entry.path, child_rel + "/", walk)
+            elif entry.is_symlink():
+                os.stat(entry.path)   # a loop or a dangling link: raise its OSError
             continue
         if name.startswith((".", "_", "#")) or name in SKIPPED_DIRS:
             continue
@@ -383,16 +553,24 @@ def _walk_site(path: str, rel: str, real_root: str, seen: set[str]
             is_dir = entry.is_dir()
         except OSError:
             continue
-        if is_dir and (not entry.is_symlink() or _inside(real_root, entry.path)):
-            yield from _walk_site(entry.path, child_rel + "/", real_root, seen)
+        if is_dir and (not entry.is_symlink() or _inside(walk.real_root, entry.path)):
+            walk.symlinks |= entry.is_symlink()
+            yield from _walk_site(entry.path, child_rel + "/", walk)
 
 
-def _walk_posts(path: str, rel: str, real_root: str, seen: set[str]
+def is_post_name(name: str) -> bool:
+    """Return whether a file name inside a _posts folder names a post (Jekyll's rules)."""
+    return (not name.startswith((".", "_", "#")) and not name.endswith("~")
+            and POST_NAME.match(name) is not None)
+
+
+def _walk_posts(path: str, rel: str, walk: Walk
                 ) -> Iterator[tuple[str, tuple[int, int, int] | ContentError]]:
     real = os.path.realpath(path)
-    if real in seen:
+    if real in walk.folders:
         return
-    seen.add(real)
+    walk.folders.add(real)
+    walk.posts_folders += 1
     try:
         entries = _listdir(path)
     except OSError as exc:
@@ -403,12 +581,15 @@ def _walk_posts(path: str, rel: str, real_root: str, seen: set[str]
         child_rel = f"{rel}{name}"
         if name.startswith((".", "_", "#")) or name.endswith("~"):
             continue
-        if entry.is_symlink() and _inside(real_root, entry.path) is None:
-            yield child_rel, ContentError(child_rel, "symlink leads outside the site; not followed")
-            continue
+        if entry.is_symlink():
+            walk.symlinks = True
+            if _inside(walk.real_root, entry.path) is None:
+                yield child_rel, ContentError(child_rel,
+                                              "symlink leads outside the site; not followed")
+                continue
         try:
             if entry.is_dir():
-                yield from _walk_posts(entry.path, child_rel + "/", real_root, seen)
+                yield from _walk_posts(entry.path, child_rel + "/", walk)
                 continue
             if not POST_NAME.match(name):
                 continue
@@ -432,7 +613,9 @@ def read_text(data: bytes, rel: str) -> str:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
             raise ContentError(rel, "not text: neither UTF-8 nor GB18030") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def split_front_matter(text: str, rel: str) -> tuple[dict, str] | None:
@@ -475,6 +658,23 @@ _YAML_BREAKS = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
 _STR_TAG = "tag:yaml.org,2002:str"
 _resolver = yaml.resolver.Resolver()
 _NOT_SIMPLE = object()
+# The first characters for which PyYAML's resolver may give a plain scalar another type than
+# str (digits, signs, ".", "~", "n", "t", "y", "o", "<", "="...): any other first character
+# makes it a string without running the resolver's regular expressions.
+_RESOLVED_FIRST = frozenset(k for k in _resolver.yaml_implicit_resolvers if k)
+assert None not in _resolver.yaml_implicit_resolvers and not _resolver.yaml_path_resolvers
+
+
+def _plain_is_str(raw: str) -> bool:
+    """Return whether PyYAML would read the plain scalar *raw* as a string."""
+    if raw[0] not in _RESOLVED_FIRST:
+        return True
+    return _resolver.resolve(yaml.ScalarNode, raw, (True, False)) == _STR_TAG
+
+
+@functools.lru_cache(maxsize=256)
+def _key_is_str(key: str) -> bool:
+    return _plain_is_str(key)
 
 
 def parse_simple_yaml(source: str) -> dict | None:
@@ -489,7 +689,7 @@ def parse_simple_yaml(source: str) -> dict | None:
         if match is None:
             return None
         key, raw = match.groups()
-        if key in data or _resolver.resolve(yaml.ScalarNode, key, (True, False)) != _STR_TAG:
+        if key in data or not _key_is_str(key):
             return None
         value = _simple_scalar(raw)
         if value is _NOT_SIMPLE:
@@ -515,7 +715,7 @@ def _simple_scalar(raw: str | None) -> object:
     if (first in "[]{}&*!|>%@`#,?:-'\"" or ": " in raw or " #" in raw or "\t#" in raw
             or raw.endswith(":")):
         return _NOT_SIMPLE
-    if _resolver.resolve(yaml.ScalarNode, raw, (True, False)) != _STR_TAG:
+    if not _plain_is_str(raw):
         return _NOT_SIMPLE
     return raw
 
@@ -541,15 +741,35 @@ def _yaml_reason(exc: yaml.YAMLError) -> str:
     return f"invalid YAML front matter at line {mark.line + 2}: {problem}"
 
 
+def _read_limited(path: str, limit: int) -> bytes:
+    """Return at most *limit* bytes of a file.
+
+    Sized by the file's length: ``read(limit)`` allocates the whole limit (5 MB by default)
+    on every call, which cost more than reading and parsing a post.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        size = os.fstat(fd).st_size
+        chunks = [os.read(fd, min(size + 1, limit))]
+        got = len(chunks[0])
+        while got > size and got < limit:   # the file grew since fstat: read on, bounded
+            chunk = os.read(fd, min(65536, limit - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_post(root: Path, rel: str, settings: Settings) -> tuple[Post | None, str | None]:
     """Read one file; return (post, raw body), or (None, None) when it is not a post.
 
     Raise :class:`ContentError` with the reason when the file is broken.
     """
-    path = os.path.join(root, rel)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(settings.max_post_bytes + 1)
+        data = _read_limited(os.path.join(root, rel), settings.max_post_bytes + 1)
     except OSError as exc:
         raise ContentError(rel, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > settings.max_post_bytes:

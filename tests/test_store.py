@@ -567,3 +567,146 @@ def test_unchanged_reload_keeps_posts_and_order(write, site):
     second = store.reload()
     assert second is not first
     assert second.posts is first.posts and second.categories is first.categories
+
+
+# --- inotify: a reload stats only what the kernel reported -----------------------------------
+
+@pytest.fixture
+def no_full_scan(monkeypatch):
+    """Make any full scan fail loudly, once the store has had its two full scans."""
+    import feedsvc.store as store_module
+
+    def arm():
+        def refuse(*args, **kwargs):
+            raise AssertionError("a full scan ran")
+        monkeypatch.setattr(store_module, "find_post_files", refuse)
+    return arm
+
+
+def test_watched_reload_sees_edits_adds_deletes_renames_without_a_scan(write, site, no_full_scan):
+    write("_posts/2022-05-11-a.md", "title: A")
+    path_b = write("_posts/2022-05-12-b.md", "title: B")
+    path_c = write("_posts/2022-05-13-c.md", "title: C")
+    store = make_store(site)
+    store.reload()
+    store.reload()            # the watch predates this scan: from now on it is trusted
+    no_full_scan()
+    reads = store.reads
+    path_b.write_text("---\ntitle: B2\n---\n")
+    write("_posts/2022-05-14-d.md", "title: D")
+    path_c.rename(site / "_posts" / "2022-05-15-e.md")
+    (site / "_posts" / "2022-05-11-a.md").unlink()
+    snapshot = store.reload()
+    assert [p.title for p in snapshot.posts] == ["C", "D", "B2"]
+    assert [p.path for p in snapshot.posts][0] == "_posts/2022-05-15-e.md"
+    assert store.reads - reads == 3
+    assert store.reload().posts == snapshot.posts   # nothing new: nothing read
+    assert store.reads - reads == 3
+
+
+def test_new_folder_makes_a_full_scan(write, site):
+    write("_posts/2022-05-11-a.md", "title: A")
+    store = make_store(site)
+    store.reload()
+    store.reload()
+    write("news/_posts/2022-05-12-b.md", "title: B")
+    assert sorted(p.title for p in store.reload().posts) == ["A", "B"]
+    write("news/_posts/2022-05-13-c.md", "title: C")
+    store.reload()    # the new folder's watch is new: scan once more
+    assert sorted(p.title for p in store.reload().posts) == ["A", "B", "C"]
+
+
+def test_full_scan_still_runs_every_few_reloads(write, site, monkeypatch):
+    import feedsvc.store as store_module
+    from feedsvc.watch import FULL_SCAN_EVERY
+    write("_posts/2022-05-11-a.md", "title: A")
+    store = make_store(site)
+    scans = []
+    real = store_module.find_post_files
+    monkeypatch.setattr(store_module, "find_post_files",
+                        lambda *a, **k: scans.append(1) or real(*a, **k))
+    for _ in range(2 + FULL_SCAN_EVERY + 1):
+        store.reload()
+    assert len(scans) == 3
+
+
+def test_watch_off_or_forked_scans_every_time(write, site, monkeypatch):
+    import feedsvc.store as store_module
+    write("_posts/2022-05-11-a.md", "title: A")
+    scans = []
+    real = store_module.find_post_files
+    monkeypatch.setattr(store_module, "find_post_files",
+                        lambda *a, **k: scans.append(1) or real(*a, **k))
+    store = make_store(site, watch=False)
+    for _ in range(4):
+        store.reload()
+    assert len(scans) == 4 and store._watcher is None
+    scans.clear()
+    watched = make_store(site)
+    watched.reload()
+    watched.reload()
+    watched._watcher.pid = -1        # as in a forked child: the watch is the parent's
+    watched.reload()
+    assert len(scans) == 3
+
+
+def test_patched_snapshots_equal_a_fresh_load(tmp_path_factory):
+    """Any sequence of adds, edits, renames and deletes: the incrementally patched snapshot
+    is exactly what a fresh store reads from the same files."""
+    from hypothesis import given, settings as hsettings, strategies as st
+
+    ops = st.lists(st.tuples(
+        st.sampled_from(["add", "edit", "delete", "rename", "break"]),
+        st.integers(0, 7),                      # which file
+        st.integers(1, 28),                     # day
+        st.sampled_from(["a", "b", "a b", ""]),  # categories
+        st.sampled_from(["x", "y z", ""]),       # tags
+    ), min_size=1, max_size=12)
+
+    @hsettings(max_examples=25, deadline=None)
+    @given(ops)
+    def check(steps):
+        site = tmp_path_factory.mktemp("patch")
+        (site / "_posts").mkdir()
+        store = make_store(site, feed_limit=3)
+        store.reload()
+        store.reload()
+        for op, n, day, cats, tags in steps:
+            existing = sorted((site / "_posts").glob(f"*-p{n}.md"))
+            if op in ("add", "edit"):
+                for old in existing:
+                    old.unlink()
+                (site / "_posts" / f"2022-02-{day:02d}-p{n}.md").write_text(
+                    f"---\ntitle: P{n} {day}\ncategories: {cats}\ntags: {tags}\n---\nbody {day}\n")
+            elif op == "delete":
+                for old in existing:
+                    old.unlink()
+            elif op == "rename" and existing:
+                existing[0].rename(site / "_posts" / f"2022-03-{day:02d}-p{n}.md")
+            elif op == "break" and existing:
+                existing[0].write_text("---\ntitle: [broken\n")
+            patched = store.reload()
+            expected = [_fresh_with(store, site)]   # the same states, assembled from scratch
+            if not any(s.error and s.post for s in store._files.values()):
+                expected.append(make_store(site, feed_limit=3).reload())   # a fresh read
+            for other in expected:
+                assert patched.posts == other.posts
+                assert dict(patched.categories) == dict(other.categories)
+                assert dict(patched.tags) == dict(other.tags)
+                assert dict(patched.bodies) == dict(other.bodies)
+                assert patched.errors == other.errors
+
+    check()
+
+
+def _fresh_with(store: Store, site: Path):
+    """Assemble from scratch what *store* holds (last good versions included).
+
+    A post kept in its last good version (its file broken now) keeps its body: the file
+    cannot give it again."""
+    fresh = make_store(site, feed_limit=3)
+    files = {rel: type(state)(state.signature, state.post,
+                              state.body if state.error else None, state.error)
+             for rel, state in store._files.items()}
+    errors = tuple(sorted((s.error for s in files.values() if s.error), key=lambda e: e.path))
+    return fresh._assemble(files, errors, NOW, 0.0)
