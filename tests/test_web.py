@@ -413,7 +413,7 @@ def test_broken_posts_are_counted_not_fatal(write_post, site_dir, make_app):
 def test_before_the_first_load_everything_is_503(write_post, make_app, monkeypatch):
     write_post("good", title="Good", categories="news")
 
-    def vanished(root):
+    def vanished(*args):
         raise FileNotFoundError(2, "No such file or directory")
     monkeypatch.setattr("feedsvc.store.find_post_files", vanished)
     app = make_app()
