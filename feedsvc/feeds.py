@@ -14,14 +14,16 @@ where it is wrong for us (see docs/feeds.md):
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import html
 import json
 import logging
+import operator
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 from feedgen.feed import FeedGenerator
@@ -183,6 +185,110 @@ def assign_ids(posts: Sequence[Post], wanted: Mapping[str, str]
             ids[post.path] = f"{wanted_id}#{number}"
             taken.add(ids[post.path])
     return ids, tuple(sorted(duplicates))
+
+
+_AGE = operator.attrgetter("epoch", "path")   # Post.sort_key, without the property call
+
+
+class IdRegistry:
+    """Keep :func:`assign_ids` of the newest snapshot up to date, redoing only what changed.
+
+    Redoing assign_ids over every post took 1.2 s of a 1.3 s reload at 100k posts. The
+    id of a post depends only on the posts asking for the same id (its group) and on
+    which ids are asked for at all: a suffix ``w#n`` skips an id some post asks for, and
+    can equal no other group's suffix (``w`` is what precedes the last ``#``). So a
+    reload redoes the groups whose members changed, and the group ``w`` of any id
+    ``w#n`` that appeared or went away. tests/test_feeds.py checks the result against
+    assign_ids over the whole snapshot.
+    """
+
+    def __init__(self, wanted_id: Callable[[Post], str]) -> None:
+        self._wanted_id = wanted_id
+        self._posts: dict[str, Post] = {}           # path -> the post as last seen
+        self._wanted: dict[str, str] = {}           # path -> the id it asks for
+        self._groups: dict[str, list[Post]] = {}    # asked-for id -> its posts, oldest first
+        self._duplicated: set[str] = set()
+        self.ids: dict[str, str] = {}               # path -> unique id
+        self.duplicates: tuple[str, ...] = ()       # sorted ids more than one post asks for
+
+    def update(self, posts: Sequence[Post]) -> dict[str, str]:
+        """Return path -> unique id for *posts* (newest first), as assign_ids would."""
+        changed, gone = self._changes(posts)
+        if not changed and not gone:
+            return self.ids
+        # Ask first: if that raises, nothing has been half updated.
+        asked = [(post, self._wanted_id(post)) for post in reversed(changed)]  # oldest first
+        dirty = {self._leave(path) for path in gone}
+        dirty.update(self._leave(post.path) for post in changed if post.path in self._posts)
+        for path in gone:
+            del self.ids[path]
+        for post, wanted in asked:
+            self._posts[post.path] = post
+            self._wanted[post.path] = wanted
+            self._groups.setdefault(wanted, []).append(post)
+            dirty.add(wanted)
+        for wanted in dirty | {_stem(wanted) for wanted in dirty}:
+            self._assign(wanted)
+        self.duplicates = tuple(sorted(self._duplicated))
+        return self.ids
+
+    def _changes(self, posts: Sequence[Post]) -> tuple[list[Post], list[str]]:
+        """Return the posts that are new or changed (newest first), and the paths gone."""
+        known = self._posts
+        changed = []
+        for post in posts:
+            old = known.get(post.path)
+            if old is post:
+                continue
+            if old is not None and old.digest == post.digest and old.epoch == post.epoch:
+                self._replace(old, post)   # the same file read again: same id asked for
+                continue
+            changed.append(post)
+        gone: list[str] = []
+        if len(known) > len(posts) - sum(post.path not in known for post in changed):
+            present = {post.path for post in posts}
+            gone = [path for path in known if path not in present]
+        return changed, gone
+
+    def _replace(self, old: Post, post: Post) -> None:
+        members = self._groups[self._wanted[post.path]]
+        members[bisect.bisect_left(members, _AGE(old), key=_AGE)] = post
+        self._posts[post.path] = post
+
+    def _leave(self, path: str) -> str:
+        """Take the post at *path* out of its group; return the id it asked for."""
+        post = self._posts.pop(path)
+        wanted = self._wanted.pop(path)
+        members = self._groups[wanted]
+        del members[bisect.bisect_left(members, _AGE(post), key=_AGE)]
+        if not members:
+            del self._groups[wanted]
+        return wanted
+
+    def _assign(self, wanted: str) -> None:
+        """Give each post asking for *wanted* its unique id, as assign_ids does."""
+        members = self._groups.get(wanted)
+        if members is None:
+            self._duplicated.discard(wanted)
+            return
+        members.sort(key=_AGE)
+        self.ids[members[0].path] = wanted
+        number = 2
+        for post in members[1:]:
+            while f"{wanted}#{number}" in self._groups:
+                number += 1
+            self.ids[post.path] = f"{wanted}#{number}"
+            number += 1
+        if len(members) > 1:
+            self._duplicated.add(wanted)
+        else:
+            self._duplicated.discard(wanted)
+
+
+def _stem(wanted: str) -> str:
+    """Return the id whose suffixes ``#2``, ``#3``, ... *wanted* could block, or *wanted*."""
+    stem, hash_mark, number = wanted.rpartition("#")
+    return stem if hash_mark and number.isdigit() else wanted
 
 
 # --- entries ---------------------------------------------------------------------------------
@@ -403,14 +509,14 @@ class FeedBuilder:
         self._authority = tag_authority(settings.url)
         self._language = _language(settings.lang)
         self._site_title = collapse(clean_text(settings.title)) or self._authority
-        self._wanted_ids: dict[tuple[str, str], str] = {}     # (path, digest) -> raw id
+        self._ids = IdRegistry(self._wanted_id)
         self._entries: dict[tuple[str, str, str], Entry] = {}  # (path, digest, id) -> entry
         self._feeds: dict[tuple[str, str], _Built] = {}
         self._duplicates: tuple[str, ...] = ()
 
     def build(self, snapshot: Snapshot) -> FeedSet:
         """Return every feed of *snapshot*; only feeds whose entries changed are rebuilt."""
-        ids = self._ids(snapshot.posts)
+        ids = self._unique_ids(snapshot.posts)
         limit = self.settings.feed_limit
         groups = [("all", "", snapshot.posts)]
         groups += [("category", name, posts) for name, posts in snapshot.categories.items()]
@@ -429,15 +535,12 @@ class FeedBuilder:
         self._feeds = feeds
         return self._feed_set(feeds)
 
-    def _ids(self, posts: Sequence[Post]) -> dict[str, str]:
-        wanted_cache: dict[tuple[str, str], str] = {}
-        for post in posts:
-            key = (post.path, post.digest)
-            wanted_cache[key] = (self._wanted_ids.get(key)
-                                 or raw_id(post, self.settings, self._authority))
-        self._wanted_ids = wanted_cache
-        ids, duplicates = assign_ids(posts, {p.path: wanted_cache[(p.path, p.digest)]
-                                             for p in posts})
+    def _wanted_id(self, post: Post) -> str:
+        return raw_id(post, self.settings, self._authority)
+
+    def _unique_ids(self, posts: Sequence[Post]) -> dict[str, str]:
+        ids = self._ids.update(posts)
+        duplicates = self._ids.duplicates
         if duplicates and duplicates != self._duplicates:
             log.warning("%d entry ids are used by more than one post (newer posts get #2, #3, "
                         "...; give each post its own front matter id): %s",

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from lxml import etree, isoschematron
 
 from feedsvc.config import load_settings
-from feedsvc.feeds import FeedBuilder, FeedKey, FeedSet, assign_ids, tag_uri
+from feedsvc.feeds import FeedBuilder, FeedKey, FeedSet, IdRegistry, assign_ids, tag_uri
 from feedsvc.store import Store
 
 UTC = dt.timezone.utc
@@ -544,6 +544,89 @@ def test_assign_ids_gives_the_oldest_post_the_plain_id():
     posts = [types.SimpleNamespace(path=p) for p in ("c", "b", "a")]   # newest first
     ids, duplicates = assign_ids(posts, {"a": "x", "b": "x", "c": "y"})
     assert ids == {"a": "x", "b": "x#2", "c": "y"} and duplicates == ("x",)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Version:
+    """What the id registry reads of a post: path, epoch, digest (and here the id it asks)."""
+
+    path: str
+    epoch: int
+    digest: str
+    id: str
+
+
+# Ids that collide, that look like another id's suffix (a#2, a#2#2), and near misses.
+_ASKED_IDS = st.sampled_from(["a", "a#2", "a#3", "a#2#2", "b", "b#2", "#2", "2", "a#", "a#x"])
+_OPERATIONS = st.lists(st.tuples(
+    st.sampled_from(["put", "put", "touch", "reread", "delete"]),
+    st.sampled_from([f"_posts/p{i}.md" for i in range(8)]),
+    st.integers(0, 3),      # few epochs: many ties, broken by path
+    _ASKED_IDS), max_size=40)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(operations=_OPERATIONS)
+def test_incremental_ids_always_equal_assign_ids_from_scratch(operations):
+    registry = IdRegistry(lambda post: post.id)
+    store: dict[str, _Version] = {}
+    for number, (operation, path, epoch, asked) in enumerate(operations):
+        old = store.get(path)
+        if operation == "delete":
+            store.pop(path, None)
+        elif operation == "put":            # add, or edit date and id
+            store[path] = _Version(path, epoch, f"d{number}", asked)
+        elif operation == "touch" and old:  # edit the body only: same id and date
+            store[path] = dataclasses.replace(old, digest=f"d{number}")
+        elif operation == "reread" and old:  # the same file read again: a new object
+            store[path] = dataclasses.replace(old)
+        posts = sorted(store.values(), key=lambda p: (p.epoch, p.path), reverse=True)
+        expected = assign_ids(posts, {post.path: post.id for post in posts})
+        assert (dict(registry.update(posts)), registry.duplicates) == expected
+
+
+@pytest.mark.parametrize("before, after", [
+    ({"a": ("x", 1), "b": ("x", 2)}, {"a": ("x", 1), "b": ("x", 2), "c": ("x#2", 0)}),
+    ({"a": ("x", 1), "b": ("x", 2), "c": ("x#2", 0)}, {"a": ("x", 1), "b": ("x", 2)}),
+    ({"a": ("x", 1), "b": ("x", 2), "c": ("x", 3)}, {"a": ("x", 4), "b": ("x", 2), "c": ("x", 3)}),
+    ({"a": ("x", 1), "b": ("x", 2)}, {"a": ("y", 1), "b": ("x", 2)}),
+    ({"a": ("x", 1), "b": ("x", 2)}, {"b": ("x", 2)}),
+])
+def test_incremental_ids_follow_edits_of_colliding_posts(before, after):
+    registry = IdRegistry(lambda post: post.id)
+
+    def posts(table):
+        versions = [_Version(path, epoch, f"{asked}{epoch}", asked)
+                    for path, (asked, epoch) in table.items()]
+        return sorted(versions, key=lambda p: (p.epoch, p.path), reverse=True)
+
+    registry.update(posts(before))
+    expected = assign_ids(posts(after), {p.path: p.id for p in posts(after)})
+    assert (dict(registry.update(posts(after))), registry.duplicates) == expected
+
+
+def test_reloads_with_colliding_ids_give_the_bytes_of_a_fresh_build(site, write):
+    settings = settings_for(site)
+    store = Store(settings, clock=lambda: FIXED)
+    builder = FeedBuilder(settings)
+    write("2022-05-09-old.md", "title: Old\nid: same\ncategories: c")
+    write("2022-05-10-mid.md", "title: Mid\nid: same\ntags: t")
+    edits = [
+        lambda: write("2022-05-12-clash.md", "title: Clash\nid: 'same#2'"),
+        lambda: write("2022-05-08-older.md", "title: Older\nid: same\ntags: t"),
+        lambda: write("2022-05-10-mid.md", "title: Mid\nid: other\ntags: t"),
+        lambda: (site / "_posts" / "2022-05-12-clash.md").unlink(),
+        lambda: write("2022-05-10-mid.md", "title: Mid again\nid: same\ntags: t"),
+        lambda: (site / "_posts" / "2022-05-08-older.md").unlink(),
+    ]
+    builder.build(store.reload())
+    for edit in edits:
+        edit()
+        snapshot = store.reload()
+        incremental, fresh = builder.build(snapshot), FeedBuilder(settings).build(snapshot)
+        assert {k: d.body for k, d in incremental.feeds.items()} == \
+            {k: d.body for k, d in fresh.feeds.items()}
+        assert incremental.duplicate_ids == fresh.duplicate_ids
 
 
 def test_tag_uri_of_a_name_without_a_file_date_uses_the_post_date(site, write):
