@@ -913,14 +913,25 @@ def _permalink_parts(pattern: str) -> tuple[str, ...]:
 def post_url(front: Mapping, settings: Settings, slug: str, date: dt.datetime,
              categories: tuple[str, ...], ext: str) -> str:
     """Return the post's URL path from its permalink, or the site's pattern (Jekyll's rules)."""
-    parts = _permalink_parts(_scalar(front.get("permalink")).strip() or settings.permalink)
-    local = date.astimezone(settings.zone)
+    fill = _permalink_filler(_scalar(front.get("permalink")).strip() or settings.permalink)
     title = _scalar(front.get("slug")).strip() or slug
-    url = "".join(part if i % 2 == 0 or part not in _PERMALINK_VALUES
-                  else _PERMALINK_VALUES[part](local, title, categories)
-                  for i, part in enumerate(parts))
-    url = _SLASHES.sub("/", "/" + url)
+    url = "/" + fill(date.astimezone(settings.zone), title, categories)
+    if "//" in url:
+        url = _SLASHES.sub("/", url)
     return quote(url, safe=_URL_SAFE)
+
+
+@functools.lru_cache(maxsize=64)
+def _permalink_filler(pattern: str) -> Callable[[dt.datetime, str, tuple[str, ...]], str]:
+    """Return a function filling *pattern*'s placeholders (compiled once per pattern)."""
+    pieces = [(part, None) if i % 2 == 0 or part not in _PERMALINK_VALUES
+              else ("", _PERMALINK_VALUES[part])
+              for i, part in enumerate(_permalink_parts(pattern))]
+
+    def fill(local: dt.datetime, title: str, categories: tuple[str, ...]) -> str:
+        return "".join(text if value is None else value(local, title, categories)
+                       for text, value in pieces)
+    return fill
 
 
 _SLASHES = re.compile(r"/{2,}")
