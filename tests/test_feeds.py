@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
+import gzip
 import hashlib
 import json
 import locale
@@ -670,6 +671,13 @@ def test_same_store_gives_identical_bytes_in_separate_processes(site, news):
     here = build(site, title="T", description="", author="")
     assert [hashlib.sha256(d.body).hexdigest() for d in here.feeds.values()] == \
         [row[3] for row in outputs[0]]
+
+
+def test_gzip_copy_is_deterministic_at_zlibs_default_level(site, news):
+    for document in build(site).feeds.values():
+        assert gzip.decompress(document.gzip) == document.body
+        assert document.gzip == gzip.compress(document.body, compresslevel=6, mtime=0)
+        assert document.gzip_etag == document.etag[:-1] + '-gz"'
 
 
 def test_unchanged_snapshot_builds_nothing_and_returns_the_same_documents(site, news):
