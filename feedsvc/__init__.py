@@ -20,16 +20,17 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     """Return the feedsvc Flask app; *config* overrides every other settings layer.
 
     Load the settings (a bad one raises ConfigError naming the key), load the site once
-    and register the web layer. A failed first load does not stop start-up: the app then
-    answers 503 until a reload succeeds. Then start the reload scheduler in the process
-    that serves, unless ``auto_reload`` is off (docs/freshness.md).
+    and register the web layer, with its fast path for documents in front. A failed first
+    load does not stop start-up: the app then answers 503 until a reload succeeds. Then
+    start the reload scheduler in the process that serves, unless ``auto_reload`` is off
+    (docs/freshness.md).
     """
     from flask import Flask
 
     from .config import load_settings
     from .scheduler import attach as attach_scheduler
     from .store import utc_now
-    from .web import Metrics, MeteredSite, init_app
+    from .web import Metrics, MeteredSite, init_app, install_fast_path
 
     settings = load_settings(config, config_file=config_file)
     app = Flask(__name__, static_folder=None)
@@ -42,4 +43,5 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.extensions["feedsvc"] = site
     init_app(app, site, metrics)
     attach_scheduler(app, site, settings)   # after the first load (docs/freshness.md)
+    install_fast_path(app)   # documents without Flask's request cycle (docs/service.md)
     return app

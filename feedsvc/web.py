@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -161,28 +162,43 @@ def _modified_since(header: str | None, document: Document) -> bool | None:
     return document.last_modified > since
 
 
+STATUS_LINES = {200: "200 OK", 304: "304 NOT MODIFIED", 412: "412 PRECONDITION FAILED"}
+PRECONDITION_FAILED = b"Precondition failed.\n"
+Header = tuple[str, str]
+
+
+def document_answer(document: Document, headers: Mapping[str, str],
+                    cache_control: str) -> tuple[int, list[Header], bytes]:
+    """Return the status, headers and body of a GET of *document*: 200, 304 or 412.
+
+    Both the Flask view and the fast path answer from this, so their headers cannot differ.
+    """
+    gzipped = wants_gzip(headers.get("Accept-Encoding"))
+    etag = document.gzip_etag if gzipped else document.etag
+    common = [("Cache-Control", cache_control), ("Vary", "Accept-Encoding")]
+    if document.last_modified_http:
+        common.append(("Last-Modified", document.last_modified_http))
+    decision = evaluate_preconditions(headers, document, etag)
+    if decision is not None and decision.status == 304:
+        return 304, [("ETag", decision.etag), *common], b""
+    if decision is not None:
+        return 412, [("Content-Type", PLAIN), ("ETag", etag), *common,
+                     ("Content-Length", str(len(PRECONDITION_FAILED)))], PRECONDITION_FAILED
+    body = document.gzip if gzipped else document.body
+    answer = [("Content-Type", document.content_type), ("ETag", etag), *common,
+              ("X-Content-Type-Options", "nosniff"), ("Content-Length", str(len(body)))]
+    if gzipped:
+        answer.append(("Content-Encoding", "gzip"))
+    if document.content_type == CONTENT_TYPES["html"]:
+        answer.append(("Content-Security-Policy", PAGE_CSP))
+    return 200, answer, body
+
+
 def document_response(document: Document, headers: Mapping[str, str],
                       cache_control: str) -> Response:
     """Return the response to a GET or HEAD of *document*: 200, 304 or 412."""
-    gzipped = wants_gzip(headers.get("Accept-Encoding"))
-    etag = document.gzip_etag if gzipped else document.etag
-    common = {"Cache-Control": cache_control, "Vary": "Accept-Encoding"}
-    if document.last_modified_http:
-        common["Last-Modified"] = document.last_modified_http
-    decision = evaluate_preconditions(headers, document, etag)
-    if decision is not None and decision.status == 304:
-        return DocumentResponse(status=304, headers={"ETag": decision.etag, **common})
-    if decision is not None:
-        return DocumentResponse("Precondition failed.\n", 412, {"Content-Type": PLAIN,
-                                                                  "ETag": etag, **common})
-    response = DocumentResponse(document.gzip if gzipped else document.body, 200, {
-        "Content-Type": document.content_type, "ETag": etag, **common,
-        "X-Content-Type-Options": "nosniff"})
-    if gzipped:
-        response.headers["Content-Encoding"] = "gzip"
-    if document.content_type == CONTENT_TYPES["html"]:
-        response.headers["Content-Security-Policy"] = PAGE_CSP
-    return response
+    status, answer, body = document_answer(document, headers, cache_control)
+    return DocumentResponse(body if status != 304 else None, status, answer)
 
 
 def cache_control(settings: Settings) -> str:
@@ -414,3 +430,85 @@ def _internal_error(error: Exception) -> Response:
     log.error("unexpected error answering %s %s", request.method, request.path[:200],
               exc_info=error)
     return _plain("Internal error.\n", 500, **{"Cache-Control": "no-store"})
+
+
+# --- the fast path -------------------------------------------------------------------------
+
+class RequestHeaders:
+    """Read request headers straight from a WSGI environ (PEP 3333 ``HTTP_*`` keys)."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: Mapping[str, object]) -> None:
+        self.environ = environ
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """Return the header *name* as the server joined it, or *default*."""
+        value = self.environ.get("HTTP_" + name.upper().replace("-", "_"), default)
+        return value if isinstance(value, str) or value is default else default
+
+
+class DocumentFastPath:
+    """A plain WSGI callable in front of Flask that answers GET and HEAD of documents.
+
+    A request for a published document costs a dict lookup and :func:`document_answer`,
+    the very function the Flask view answers with; everything else (unknown paths, other
+    methods, overlong paths, /healthz, /metrics, errors, before the first load) goes to
+    Flask unchanged. It runs what Flask's hooks would for such a request: the scheduler's
+    lazy start and the request counter. tests/test_fastpath.py holds the two to the same
+    bytes and checks that Flask has no other hook this path would skip.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.fallback = app.wsgi_app
+        self.state: WebState = app.extensions["feedsvc.web"]
+        scheduler = app.extensions.get("feedsvc.scheduler")
+        self.before = None if scheduler is None else scheduler.ensure_started
+        # One child per (route, status): labels() takes a lock and hashes on every call.
+        self.counters: dict[tuple[str, int], Any] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """Answer a document request here, anything else through Flask."""
+        try:
+            answer = self.answer(environ)
+        except Exception:  # noqa: BLE001 - a bug: Flask meets it again, logs it, sends a bare 500
+            answer = None
+        if answer is None:
+            return self.fallback(environ, start_response)
+        status, headers, body = answer
+        start_response(STATUS_LINES[status], headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" or status == 304 else [body]
+
+    def answer(self, environ: dict[str, Any]) -> tuple[int, list[Header], bytes] | None:
+        """Return (status, headers, body) for a GET or HEAD of a document, else None."""
+        method = environ.get("REQUEST_METHOD")
+        path_info = environ.get("PATH_INFO")
+        if method not in ("GET", "HEAD") or not isinstance(path_info, str) \
+                or not path_info.startswith("/"):   # Flask redirects "" to "/"
+            return None
+        # Werkzeug's request.path: PEP 3333 bytes-as-latin-1, then UTF-8, one leading "/".
+        path = "/" + path_info.encode("latin-1").decode(errors="replace").lstrip("/")
+        if len(path) > MAX_PATH:
+            return None
+        document = self.state.site.document(path)
+        if document is None:
+            return None
+        if self.before is not None:
+            self.before()
+        status, headers, body = document_answer(document, RequestHeaders(environ),
+                                                self.state.cache_control)
+        self.count(_ROUTE_OF_TYPE.get(document.content_type, "feed"), status)
+        return status, headers, body
+
+    def count(self, route: str, status: int) -> None:
+        """Add one to feedsvc_http_requests_total{route, status}."""
+        counter = self.counters.get((route, status))
+        if counter is None:
+            counter = self.state.metrics.requests.labels(route, str(status))
+            self.counters[(route, status)] = counter
+        counter.inc()
+
+
+def install_fast_path(app: Flask) -> None:
+    """Put :class:`DocumentFastPath` in front of the app's Flask handling (after init_app)."""
+    app.wsgi_app = DocumentFastPath(app)  # type: ignore[method-assign]

@@ -1,0 +1,177 @@
+"""The fast path in front of Flask answers documents exactly as the Flask view does.
+
+``DocumentFastPath`` (feedsvc/web.py) answers GET and HEAD of published documents without
+Flask's request cycle. These tests hold it to the same status line, header list (names,
+values, order) and body as Flask's ``document`` view for every kind of request, to the same
+metrics, and check that Flask has no hook the fast path would skip.
+"""
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from werkzeug.test import EnvironBuilder
+
+from feedsvc import web
+
+GMT_PAST = "Sat, 01 Jan 2000 00:00:00 GMT"
+GMT_FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
+
+
+@pytest.fixture
+def app(write_post, make_app):
+    write_post("one", title="One", date="2022-05-11 17:16:04 +0800",
+               categories=["news", "a/b"], tags=["东方网新闻", "with space"])
+    write_post("two", title="Two", date="2022-05-12 08:00:00 +0800", categories=["news"])
+    return make_app()
+
+
+@pytest.fixture
+def fast(app):
+    assert isinstance(app.wsgi_app, web.DocumentFastPath)
+    return app.wsgi_app
+
+
+def call(wsgi, path: str, method: str = "GET", headers: dict[str, str] | None = None):
+    """Call a WSGI app once; return (status line, header list, body)."""
+    environ = EnvironBuilder(path="/" + path.lstrip("/"), method=method,
+                             headers=headers or {}).get_environ()
+    if path.startswith("//"):   # the builder would read "//x/y" as host x
+        environ["PATH_INFO"] = path
+    started = []
+    result = wsgi(environ, lambda status, headers, exc_info=None: started.append(
+        (status, list(headers))))
+    try:
+        body = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    return started[0][0], started[0][1], body
+
+
+def request_counts(app) -> dict[tuple[str, str], float]:
+    """Return feedsvc_http_requests_total by (route, status)."""
+    metrics = app.extensions["feedsvc.web"].metrics
+    return {(s.labels["route"], s.labels["status"]): s.value
+            for family in metrics.registry.collect() if family.name == "feedsvc_http_requests"
+            for s in family.samples if s.name.endswith("_total")}
+
+
+def requests_of(site) -> list[tuple[str, str, dict[str, str]]]:
+    """Return (path, method, headers) of every kind of document request."""
+    feed = site.document("/feeds/all.rss")
+    requests = []
+    for path in ("/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json", "/feed.xml",
+                 "/feed/news.xml", "/feeds/categories/a%2Fb.atom",
+                 "/feeds/tags/%E4%B8%9C%E6%96%B9%E7%BD%91%E6%96%B0%E9%97%BB.rss",
+                 "/feeds/tags/with%20space.json", "/", "/feeds/categories/news",
+                 "/feeds.opml", "/feeds/all.rss?utm_source=x", "//feeds/all.rss"):
+        for method in ("GET", "HEAD"):
+            for headers in ({}, {"Accept-Encoding": "gzip, deflate"},
+                            {"Accept-Encoding": "gzip;q=0.5, identity"}):
+                requests.append((path, method, headers))
+    for headers in ({"If-None-Match": feed.etag}, {"If-None-Match": feed.gzip_etag},
+                    {"If-None-Match": f'W/{feed.etag}', "Accept-Encoding": "gzip"},
+                    {"If-None-Match": '"other"'}, {"If-None-Match": "*"},
+                    {"If-Modified-Since": GMT_FUTURE}, {"If-Modified-Since": GMT_PAST},
+                    {"If-Modified-Since": "garbage"},
+                    {"If-None-Match": '"other"', "If-Modified-Since": GMT_FUTURE},
+                    {"If-Match": '"other"'}, {"If-Match": feed.etag}, {"If-Match": "*"},
+                    {"If-Unmodified-Since": GMT_PAST}, {"If-Unmodified-Since": GMT_FUTURE},
+                    {"Range": "bytes=0-10"}, {"Host": "evil.example"}):
+        for method in ("GET", "HEAD"):
+            requests.append(("/feeds/all.rss", method, headers))
+    return requests
+
+
+def test_fast_path_answers_documents_with_the_bytes_of_the_flask_view(app, fast):
+    site = app.extensions["feedsvc"]
+    statuses = set()
+    for path, method, headers in requests_of(site):
+        with mock.patch.object(fast, "fallback", side_effect=AssertionError("fell back")):
+            got = call(fast, path, method, headers)
+        assert got == call(fast.fallback, path, method, headers), (path, method, headers)
+        statuses.add(got[0])
+    assert statuses == {"200 OK", "304 NOT MODIFIED", "412 PRECONDITION FAILED"}
+
+
+@pytest.mark.parametrize("path, method, status", [
+    ("/feeds/categories/no-such.rss", "GET", "404 NOT FOUND"),
+    ("/no/such/thing", "HEAD", "404 NOT FOUND"),
+    ("/healthz", "GET", "200 OK"),
+    ("/feeds/all.rss", "POST", "405 METHOD NOT ALLOWED"),
+    ("/feeds/all.rss", "OPTIONS", "204 NO CONTENT"),
+    ("/feeds/" + "x" * 3000, "GET", "414 REQUEST URI TOO LONG"),
+])
+def test_everything_else_goes_to_flask(app, fast, path, method, status):
+    with mock.patch.object(fast, "fallback", wraps=fast.fallback) as flask:
+        got = call(fast, path, method)
+    assert flask.call_count == 1
+    assert got[0] == status
+
+
+def test_fast_path_counts_requests_as_flask_does(app, fast):
+    site = app.extensions["feedsvc"]
+    for path, method, headers in requests_of(site):
+        before = request_counts(app)
+        call(fast, path, method, headers)
+        by_fast = {k: v - before.get(k, 0) for k, v in request_counts(app).items()}
+        before = request_counts(app)
+        call(fast.fallback, path, method, headers)
+        by_flask = {k: v - before.get(k, 0) for k, v in request_counts(app).items()}
+        assert {k: v for k, v in by_fast.items() if v} == \
+            {k: v for k, v in by_flask.items() if v}, (path, method, headers)
+    counts = request_counts(app)
+    assert {("feed", "200"), ("feed", "304"), ("feed", "412"), ("page", "200"),
+            ("opml", "200")} <= set(counts)
+
+
+def test_an_empty_path_goes_to_flask(app, fast):
+    # Flask redirects "" to "/" (a mount point without its slash); so must the fast path.
+    environ = EnvironBuilder(path="/").get_environ()
+    environ["PATH_INFO"] = ""
+    started = []
+    fast(environ, lambda status, headers, exc_info=None: started.append(status))
+    assert started == ["308 PERMANENT REDIRECT"]
+
+
+def test_before_the_first_load_flask_answers_503(write_post, make_app, monkeypatch):
+    write_post("good", title="Good", categories="news")
+
+    def vanished(*args):
+        raise FileNotFoundError(2, "No such file or directory")
+    monkeypatch.setattr("feedsvc.store.find_post_files", vanished)
+    app = make_app()
+    assert call(app, "/feeds/all.rss")[0] == "503 SERVICE UNAVAILABLE"
+
+
+def test_a_bug_on_the_fast_path_is_a_plain_500_from_flask(app, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("bug")
+    monkeypatch.setattr(web, "evaluate_preconditions", broken)
+    status, headers, body = call(app, "/feeds/all.rss")
+    assert status == "500 INTERNAL SERVER ERROR"
+    assert body == b"Internal error.\n"
+    assert request_counts(app)[("feed", "500")] == 1   # as the Flask view counts it
+
+
+def test_fast_path_starts_the_reload_scheduler_lazily(make_app, write_post):
+    write_post("one", title="One", categories="news")
+    app = make_app(auto_reload=True)
+    scheduler = app.extensions["feedsvc.scheduler"]
+    scheduler.shutdown()
+    scheduler.wanted = True          # as in a process that serves but has not started it
+    assert not scheduler.running
+    assert call(app, "/feeds/all.rss")[0] == "200 OK"
+    assert scheduler.running
+
+
+def test_flask_has_no_hook_the_fast_path_skips(make_app):
+    # The fast path runs only _screen_request's checks, the scheduler's lazy start and
+    # _count_request. A new hook must be mirrored in DocumentFastPath, then listed here.
+    app = make_app(auto_reload=True)
+    scheduler = app.extensions["feedsvc.scheduler"]
+    assert app.before_request_funcs == {None: [web._screen_request, scheduler.ensure_started]}
+    assert app.after_request_funcs == {None: [web._count_request]}
+    assert not any(app.url_value_preprocessors.values())
+    assert not any(app.teardown_request_funcs.values())
+    assert app.blueprints["feedsvc"].before_request_funcs == {}
