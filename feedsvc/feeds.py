@@ -510,7 +510,7 @@ class FeedBuilder:
         self._language = _language(settings.lang)
         self._site_title = collapse(clean_text(settings.title)) or self._authority
         self._ids = IdRegistry(self._wanted_id)
-        self._entries: dict[tuple[str, str, str], Entry] = {}  # (path, digest, id) -> entry
+        self._entries: dict[tuple[str, str], Entry] = {}   # (path, digest) -> entry
         self._feeds: dict[tuple[str, str], _Built] = {}
         self._duplicates: tuple[str, ...] = ()
 
@@ -521,15 +521,15 @@ class FeedBuilder:
         groups = [("all", "", snapshot.posts)]
         groups += [("category", name, posts) for name, posts in snapshot.categories.items()]
         groups += [("tag", name, posts) for name, posts in snapshot.tags.items()]
-        entries_used: dict[tuple[str, str, str], Entry] = {}
+        entries_used: dict[tuple[str, str], Entry] = {}
         feeds: dict[tuple[str, str], _Built] = {}
         for kind, name, posts in groups:
             if not _valid_name(kind, name):
                 continue
             keys = tuple((p.path, p.digest, ids[p.path]) for p in posts[:limit])
-            for key, post in zip(keys, posts):
-                if key not in entries_used:
-                    entries_used[key] = self._entry(key, post, snapshot)
+            for (path, digest, entry_id), post in zip(keys, posts):
+                if (path, digest) not in entries_used:
+                    entries_used[(path, digest)] = self._entry(post, entry_id, snapshot)
             feeds[(kind, name)] = self._feed(kind, name, keys, entries_used)
         self._entries = entries_used     # drop entries no feed shows any more
         self._feeds = feeds
@@ -548,23 +548,25 @@ class FeedBuilder:
         self._duplicates = duplicates
         return ids
 
-    def _entry(self, key: tuple[str, str, str], post: Post, snapshot: Snapshot) -> Entry:
-        cached = self._entries.get(key)
+    def _entry(self, post: Post, entry_id: str, snapshot: Snapshot) -> Entry:
+        # Rendering depends only on the file (and settings), never on the id: a post
+        # whose id moves (a clashing post came or went) is not rendered again.
+        cached = self._entries.get((post.path, post.digest))
         if cached is not None:
-            return cached
+            return cached if cached.id == entry_id else dataclasses.replace(cached, id=entry_id)
         try:
             body = snapshot.body_of(post)
         except KeyError:   # the store keeps the body of every post some feed shows
             log.warning("post %s: no body in the snapshot; content left out", post.path)
             body = ""
-        return make_entry(post, body, key[2], self.settings)
+        return make_entry(post, body, entry_id, self.settings)
 
     def _feed(self, kind: str, name: str, keys: tuple[tuple[str, str, str], ...],
-              entries_by_key: Mapping[tuple[str, str, str], Entry]) -> _Built:
+              entries_by_version: Mapping[tuple[str, str], Entry]) -> _Built:
         old = self._feeds.get((kind, name))
         if old is not None and old.signature == keys:
             return old
-        entries = tuple(entries_by_key[key] for key in keys)
+        entries = tuple(entries_by_version[(path, digest)] for path, digest, _ in keys)
         meta = self._meta(kind, name)
         updated = feed_updated(entries)
         documents = {}

@@ -1,7 +1,11 @@
 """Content tests: Markdown/HTML rendering, sanitising, absolute URLs, XML-safe text, summaries."""
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from lxml import etree
 
 from feedsvc.content import (
@@ -165,3 +169,34 @@ def test_html_text_can_stop_at_the_first_paragraph():
     html = "<p>first</p>" + "<p>" + "x" * 10_000 + "</p>"
     assert html_text(html, first_only=True)[0] == "first"
     assert html_text("<div>no <b>paragraph</b></div>", first_only=True) == ("", "no paragraph")
+
+
+# Fragments that stress where a summary's parsing may stop: paragraphs empty and not,
+# references, tags and comments that hold a "</p>" in them, unclosed elements.
+_FRAGMENTS = st.sampled_from([
+    "<p>", "</p>", "<p> </p>", "<P>", "</P>", "text ", "第一句话。", "&amp;", "&amp", "&#x4e2d;",
+    "&", "<b>", "</b>", "<br>", "<div>", "</div>", '<a title="</p>">', "</a>", "<!-- </p> -->",
+    "<pre>", "</pre>", "<script>x</p>y</script>", "<", ">", "\n", "<p class='em'>",
+])
+_HTML = st.lists(_FRAGMENTS, max_size=30).map("".join)
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@hypothesis.given(html=_HTML, sanitized=st.booleans())
+def test_summary_reads_only_what_it_needs_but_equals_reading_everything(html, sanitized):
+    if sanitized:
+        html = sanitize(html, BASE)
+    first, whole = html_text(html)   # one parse of the whole fragment
+    early_first, _ = html_text(html, first_only=True)
+    assert early_first == first
+    assert summarize(html, "", 20) == clean_text(shorten(first or whole, 20))
+
+
+def test_summary_parsing_stops_after_the_first_paragraph(monkeypatch):
+    fed = []
+    original = HTMLParser.feed
+    monkeypatch.setattr(HTMLParser, "feed",
+                        lambda self, data: fed.append(data) or original(self, data))
+    html = "<p>First paragraph.</p>" + "<p>" + "x" * 5000 + "</p>"
+    assert summarize(html, "", 140) == "First paragraph."
+    assert "".join(fed) == "<p>First paragraph.</p>"

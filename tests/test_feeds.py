@@ -680,6 +680,39 @@ def test_gzip_copy_is_deterministic_at_zlibs_default_level(site, news):
         assert document.gzip_etag == document.etag[:-1] + '-gz"'
 
 
+# The feeds as served before the reload was made incremental (commit e535487), as
+# (documents, sha256 of [path, sha256 of body, ETag, Last-Modified] of every feed document).
+# Speed work must keep these: a feed's bytes are what its subscribers' readers compare.
+PUBLISHED_FEEDS = {
+    "sample": (100, "ba3d3e5603b97fc8e8f65d6da8368cdda4a439c1968a0c7a49cea48dc28810ec"),
+    "generated-300": (260, "70937a0cf7873e1bf71e51f10528b76d40b05dfd8e1bb317223f915e135c44c5"),
+}
+
+
+def published_feeds(site_dir: Path, tmp_path: Path) -> tuple[int, str]:
+    from feedsvc.site import Site
+    empty = tmp_path / "empty.yaml"   # not config/feedsvc.yaml: only the site's own config
+    empty.write_text("{}\n", encoding="utf-8")
+    settings = load_settings({"site_dir": str(site_dir), "timezone": "Asia/Shanghai"},
+                             config_file=empty, environ={})
+    site = Site(settings, clock=lambda: FIXED)
+    site.reload()
+    rows = [[path, hashlib.sha256(d.body).hexdigest(), d.etag, d.last_modified_http]
+            for path, d in sorted(site.current.documents.items())
+            if not d.content_type.startswith(("text/html", "text/x-opml"))]
+    return len(rows), hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def test_feeds_of_the_sample_and_a_generated_site_keep_their_bytes(tmp_path):
+    from feedsvc.config import SAMPLE_SITE
+    generated = tmp_path / "generated"
+    maker = Path(__file__).resolve().parent.parent / "bench" / "make_store.py"
+    subprocess.run([sys.executable, str(maker), "300", str(generated)], check=True,
+                   capture_output=True, timeout=120)
+    assert published_feeds(SAMPLE_SITE, tmp_path) == PUBLISHED_FEEDS["sample"]
+    assert published_feeds(generated, tmp_path) == PUBLISHED_FEEDS["generated-300"]
+
+
 def test_unchanged_snapshot_builds_nothing_and_returns_the_same_documents(site, news):
     settings = settings_for(site)
     store = Store(settings, clock=lambda: FIXED)
@@ -715,6 +748,26 @@ def test_each_post_version_is_rendered_once(site, news, monkeypatch):
                         lambda *args: calls.append(args) or original(*args))
     build(site)
     assert len(calls) == 3   # three due posts, each in several feeds
+
+
+def test_a_post_whose_id_moves_is_not_rendered_again(site, write, monkeypatch):
+    import feedsvc.feeds as feeds_module
+    calls = []
+    original = feeds_module.render_content
+    monkeypatch.setattr(feeds_module, "render_content",
+                        lambda *args: calls.append(args) or original(*args))
+    settings = settings_for(site)
+    store = Store(settings, clock=lambda: FIXED)
+    builder = FeedBuilder(settings)
+    write("2022-05-10-mid.md", "title: Mid\nid: same")
+    builder.build(store.reload())
+    write("2022-05-09-old.md", "title: Old\nid: same")   # older: takes the plain id
+    feeds = builder.build(store.reload())
+    assert [e.id for e in parse(feeds, "all", "", "atom").entries] == ["same#2", "same"]
+    assert len(calls) == 2   # Mid once, Old once: Mid's new id needed no rendering
+    fresh = FeedBuilder(settings).build(store.reload())
+    assert {k: d.body for k, d in feeds.feeds.items()} == \
+        {k: d.body for k, d in fresh.feeds.items()}
 
 
 def test_feeds_and_entries_no_longer_shown_are_dropped(site, news, write):
