@@ -59,12 +59,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the site under gunicorn until stopped (docs/service.md)."""
+    """Serve the site under gunicorn (or granian) until stopped (docs/service.md)."""
     from .server import serve  # gunicorn is only needed here
     settings = _settings(args)  # check the settings once, before any worker starts
     logging.getLogger().setLevel(settings.log_level)
     return serve({"site_dir": args.site}, args.config, host=args.host, port=args.port,
-                 workers=args.workers, log_level=settings.log_level)
+                 workers=args.workers, log_level=settings.log_level, server=args.server,
+                 threads=args.threads, access_log=args.access_log)
 
 
 def _number(low: int, high: int) -> Callable[[str], int]:
@@ -133,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="lint a site's posts; exit 1 if any is broken")
     _site_args(check)
     check.set_defaults(func=cmd_check)
-    serve = commands.add_parser("serve", help="serve the feeds under gunicorn")
+    serve = commands.add_parser("serve", help="serve the feeds under gunicorn (or granian)")
     _site_args(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: %(default)s)")
@@ -141,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="port (default: %(default)s)")
     serve.add_argument("--workers", type=_number(1, 64), default=2,
                        help="worker processes (default: %(default)s)")
+    serve.add_argument("--threads", type=_number(1, 64), default=4,
+                       help="threads per worker; 1 runs gunicorn's sync worker, which closes "
+                       "every connection (default: %(default)s)")
+    serve.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                       help="WSGI server; granian needs the 'granian' extra "
+                       "(default: %(default)s)")
+    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
+                       help="one line per request on stderr (default: on)")
     serve.set_defaults(func=cmd_serve)
     build = commands.add_parser("build", help="export the feeds, pages and OPML as static "
                                 "files (plus .gz), swapped in atomically")

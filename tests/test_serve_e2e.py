@@ -1,13 +1,16 @@
 """End to end: the real ``feedsvc serve`` (gunicorn) on 127.0.0.1 with the bundled sample site."""
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import types
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -158,3 +161,118 @@ def test_wsgi_module_exposes_the_app_for_gunicorn():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["200", "200"]
+
+
+# --- serve's flags: --no-access-log, --threads, --server granian ----------------------------
+
+def start_serve(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen, str, Path]:
+    """Start ``feedsvc serve --workers 1 FLAGS`` on the bundled sample; return it, URL, log."""
+    port = free_port()
+    log = tmp_path / "stderr.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc.cli", "serve", "--port", str(port), "--workers", "1",
+             *flags], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(process, base, log)
+    except BaseException:
+        stop_serve(process)
+        raise
+    return process, base, log
+
+
+def stop_serve(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def log_lines(log: Path, probe: str, settle: float = 1.0) -> list[str]:
+    """Return the log lines naming *probe*, once some appear or *settle* seconds passed."""
+    deadline = time.monotonic() + settle
+    while True:
+        lines = [line for line in log.read_text().splitlines() if probe in line]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def test_access_log_line_has_every_field(server):
+    base, log = server
+    status, headers, body = fetch(base + "/feeds/all.json?e2e-format-probe",
+                                  {"Referer": "https://ref.example/", "User-Agent": "probe/1"})
+    [line] = log_lines(log, "e2e-format-probe", settle=5)
+    assert re.fullmatch(
+        r'127\.0\.0\.1 \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
+        r'"GET /feeds/all\.json\?e2e-format-probe HTTP/1\.1" 200 ' + str(len(body))
+        + r' "https://ref\.example/" "probe/1" \d+us', line), line
+
+
+def test_access_log_atoms_are_gunicorns(monkeypatch):
+    # StderrLogger computes only the atoms of ACCESS_LOG_FORMAT; the line must be the one
+    # gunicorn's own atoms() gives.
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from feedsvc.server import ACCESS_LOG_FORMAT, StderrLogger
+    cfg = Config()
+    cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+    resp = types.SimpleNamespace(status="304 NOT MODIFIED", sent=0, headers=[("ETag", '"x"')])
+    req = types.SimpleNamespace(headers=[("HOST", "h"), ("USER-AGENT", "ua")])
+    environ = {"REMOTE_ADDR": "10.0.0.1", "REQUEST_METHOD": "GET", "RAW_URI": "/a?b",
+               "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_USER_AGENT": "ua", "PATH_INFO": "/a"}
+    took = datetime.timedelta(seconds=1, microseconds=2345)
+    lines = []
+    for logger_class in (Logger, StderrLogger):
+        logger = logger_class(cfg)
+        monkeypatch.setattr(logger, "now", lambda: "[01/Jan/2025:00:00:00 +0000]")
+        atoms = logger.atoms_wrapper_class(logger.atoms(resp, req, environ, took))
+        lines.append(ACCESS_LOG_FORMAT % atoms)
+    assert lines[0] == lines[1] == ('10.0.0.1 [01/Jan/2025:00:00:00 +0000] "GET /a?b HTTP/1.1" '
+                                    '304 0 "-" "ua" 1002345us')
+
+
+def test_no_access_log_writes_no_line_per_request(tmp_path):
+    process, base, log = start_serve(tmp_path, "--no-access-log")
+    try:
+        assert fetch(base + "/feeds/all.rss?e2e-nolog-probe")[0] == 200
+        assert fetch(base + "/no/such?e2e-nolog-probe")[0] == 404
+        assert log_lines(log, "e2e-nolog-probe") == []
+    finally:
+        stop_serve(process)
+
+
+def test_gunicorn_options_of_the_threads_flag():
+    from feedsvc.server import gunicorn_options
+    assert gunicorn_options("127.0.0.1", 1, 2, "INFO")["worker_class"] == "gthread"
+    sync = gunicorn_options("127.0.0.1", 1, 4, "INFO", threads=1, access_log=False)
+    assert (sync["worker_class"], sync["workers"], sync["accesslog"]) == ("sync", 4, None)
+
+
+def test_granian_serves_feeds_with_the_same_headers(tmp_path):
+    pytest.importorskip("granian", reason="the 'granian' extra is not installed")
+    process, base, log = start_serve(tmp_path, "--server", "granian")
+    try:
+        status, headers, body = fetch(base + "/feeds/all.rss")
+        assert status == 200
+        assert headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+        assert headers["Content-Length"] == str(len(body))
+        assert feedparser.parse(body).bozo == 0
+        status, again, empty = fetch(base + "/feeds/all.rss", {"If-None-Match": headers["ETag"]})
+        assert (status, empty, again["ETag"]) == (304, b"", headers["ETag"])
+        assert again["Last-Modified"] == headers["Last-Modified"]
+        status, packed, zipped = fetch(base + "/feeds/all.rss", {"Accept-Encoding": "gzip"})
+        assert packed["Content-Encoding"] == "gzip" and gzip.decompress(zipped) == body
+        assert fetch(base + "/feeds/categories/%E5%9F%8E%E5%B8%82.rss")[0] == 200
+        assert fetch(base + "/e2e-granian-probe.rss")[0] == 404
+        assert json.loads(fetch(base + "/healthz")[2])["status"] == "ok"
+        [line] = log_lines(log, "e2e-granian-probe", settle=5)   # granian logs no query
+        assert '"GET /e2e-granian-probe.rss HTTP/1.1" 404' in line
+    finally:
+        stop_serve(process)
