@@ -3,6 +3,10 @@
 Both listen on 127.0.0.1 only. nginx gets the same number of worker processes as feedsvc and
 its defaults otherwise (keep-alive on, ``access_log off``). wrk sends no Accept-Encoding, so
 both send the identity bytes; the 304 runs add ``If-None-Match`` with each server's own ETag.
+
+``feedsvc serve`` can be run in several ways in one comparison, each against nginx in turn:
+a server spec is a name of SERVERS, optionally ``-nolog`` (``--no-access-log``) and
+``:W`` (W worker processes instead of the run's), e.g. ``gthread,sync:4,granian-nolog``.
 """
 from __future__ import annotations
 
@@ -42,6 +46,23 @@ http {{
 }}
 """
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+# Server spec name -> flags of ``feedsvc serve`` (docs/service.md).
+SERVERS = {
+    "gthread": [],                             # the default: gunicorn gthread, 4 threads
+    "sync": ["--threads", "1"],                # gunicorn's sync worker (no keep-alive)
+    "granian": ["--server", "granian"],        # granian's WSGI server, 4 threads
+}
+
+
+def server_flags(spec: str, workers: int) -> tuple[list[str], int]:
+    """Return the extra ``feedsvc serve`` flags and the worker count of a server spec."""
+    name, _, count = spec.partition(":")
+    base = name.removesuffix("-nolog")
+    if base not in SERVERS or (count and not count.isdigit()):
+        raise BenchError(f"unknown server spec {spec!r}: NAME[-nolog][:WORKERS], NAME one of "
+                         f"{', '.join(SERVERS)}")
+    flags = SERVERS[base] + (["--no-access-log"] if name != base else [])
+    return flags, int(count) if count else workers
 
 
 def serve_help() -> str | None:
@@ -52,15 +73,19 @@ def serve_help() -> str | None:
 
 
 @contextmanager
-def feedsvc_server(site: Path, workers: int, timeout: float,
+def feedsvc_server(site: Path, workers: int, timeout: float, flags: list[str] | None = None,
                    **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run ``feedsvc serve`` on a free loopback port; yield (base URL, process)."""
+    """Run ``feedsvc serve [flags]`` on a free loopback port; yield (base URL, process)."""
     options = serve_help()
     if options is None:
         raise BenchError("'python -m feedsvc.cli serve' does not exist yet")
+    flags = flags or []
+    missing = [f for f in flags if f.startswith("--") and f not in options]
+    if missing:
+        raise BenchError(f"'feedsvc serve' has no {', '.join(missing)} in this checkout")
     port = free_port()
     cmd = [PYTHON, "-m", "feedsvc.cli", "serve", "--site", str(site), "--port", str(port),
-           "--workers", str(workers)]
+           "--workers", str(workers), *flags]
     if "--host" in options:
         cmd += ["--host", "127.0.0.1"]
     log = tempfile.TemporaryFile()
@@ -146,18 +171,29 @@ def validators(url: str) -> tuple[bytes, str]:
 
 
 def compare(site: Path, workers: int, connections: list[int], seconds: int, repeats: int,
-            start_timeout: float) -> dict[str, Any]:
-    """Measure feedsvc and nginx in turn, same bytes, same run; return figures and ratios."""
-    with feedsvc_server(site, workers, start_timeout) as (base, _):
-        body, etag = validators(base + FEED)
-        with nginx_server(body, workers) as nginx_base:
-            nginx_etag = validators(nginx_base + FEED)[1]
-            rows = []
-            for conns in connections:
-                for status, tags in ((200, (None, None)), (304, (etag, nginx_etag))):
-                    rows.append(_pair(base, nginx_base, conns, seconds, repeats, status, tags))
+            start_timeout: float, servers: list[str] | None = None) -> dict[str, Any]:
+    """Measure each server spec and nginx in turn, same bytes, same run; return the figures.
+
+    ``rows`` are those of the first spec (``gthread``, feedsvc serve's default, unless
+    *servers* says otherwise); ``servers`` holds the rows of every spec.
+    """
+    specs = servers or ["gthread"]
+    flags = {spec: server_flags(spec, workers) for spec in specs}   # reject a typo at once
+    measured: dict[str, Any] = {}
+    for spec in specs:
+        extra, count = flags[spec]
+        with feedsvc_server(site, count, start_timeout, extra) as (base, _):
+            body, etag = validators(base + FEED)
+            with nginx_server(body, workers) as nginx_base:
+                nginx_etag = validators(nginx_base + FEED)[1]
+                rows = []
+                for conns in connections:
+                    for status, tags in ((200, (None, None)), (304, (etag, nginx_etag))):
+                        rows.append(_pair(base, nginx_base, conns, seconds, repeats, status,
+                                          tags))
+        measured[spec] = {"flags": extra, "workers": count, "rows": rows}
     return {"workers": workers, "seconds": seconds, "repeats": repeats,
-            "feed_bytes": len(body), "rows": rows}
+            "feed_bytes": len(body), "rows": measured[specs[0]]["rows"], "servers": measured}
 
 
 def _pair(base: str, nginx_base: str, conns: int, seconds: int, repeats: int, status: int,

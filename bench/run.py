@@ -10,8 +10,10 @@ cache), reload (nothing changed; one post changed until /feeds/all.atom has new 
 http (wrk against ``feedsvc serve`` and nginx serving the same bytes), fresh (edit → new bytes
 over HTTP), profile (pyinstrument of one cold load), jekyll and hugo (same posts, 1k and 10k
 only unless --builder-sizes says otherwise). Timings are medians of --repeats runs; HTTP
-ratios come from runs alternated in the same invocation. Exit 0 when every part that could
-run ran; 1 when a part broke (a missing Jekyll, Hugo, nginx or wrk is a skip, not a break).
+ratios come from runs alternated in the same invocation; --servers gthread,sync:4,granian
+measures several ways of running feedsvc serve, each against nginx. Exit 0 when every part
+that could run ran; 1 when a part broke (a missing Jekyll, Hugo, nginx or wrk is a skip, not
+a break).
 """
 from __future__ import annotations
 
@@ -110,7 +112,7 @@ def part_http(n: int, site: Path, args: argparse.Namespace) -> dict[str, Any]:
     """wrk against feedsvc serve and nginx, alternated."""
     _need("nginx", "wrk")
     return httpbench.compare(site, args.workers, args.connections, args.http_seconds,
-                             args.http_repeats, args.timeout)
+                             args.http_repeats, args.timeout, args.servers)
 
 
 def part_fresh(n: int, site: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -236,19 +238,26 @@ ROWS: list[tuple[str, tuple[Any, ...], str, dict[int, tuple[float, str]]]] = [
 
 
 def http_rows(results: dict[str, Any], sizes: list[int]) -> list[tuple]:
-    """Return the HTTP rows: one per (status, connections) and figure."""
+    """Return the HTTP rows: one per (server, status, connections) and figure.
+
+    With one server spec (the default) the labels do not name it.
+    """
     first = next((results[str(n)]["http"] for n in sizes
                   if isinstance(_get(results, n, "http", "rows"), list)), None)
+    servers = (first or {}).get("servers") or {"": {"rows": (first or {}).get("rows", [])}}
     rows = []
-    for index, row in enumerate(first["rows"] if first else []):
-        label = f"HTTP {row['status']}, {row['connections']} connections"
-        limit = 0.35 if row["status"] == 200 else 0.15
-        rows += [(f"{label}: feedsvc req/s", ("http", "rows", index, "feedsvc_rps"), "rps", {}),
-                 (f"{label}: nginx req/s", ("http", "rows", index, "nginx_rps"), "rps", {}),
-                 (f"{label}: feedsvc / nginx", ("http", "rows", index, "ratio"), "x",
-                  {n: (limit, "≥") for n in sizes}),
-                 (f"{label}: p99 feedsvc", ("http", "rows", index, "feedsvc_p99_ms"), "ms", {}),
-                 (f"{label}: p99 nginx", ("http", "rows", index, "nginx_p99_ms"), "ms", {})]
+    for spec, measured in servers.items():
+        where = ("http", "servers", spec, "rows") if len(servers) > 1 else ("http", "rows")
+        name = f", {spec}" if len(servers) > 1 else ""
+        for index, row in enumerate(measured["rows"]):
+            label = f"HTTP {row['status']}, {row['connections']} connections{name}"
+            limit = 0.35 if row["status"] == 200 else 0.15
+            rows += [(f"{label}: feedsvc req/s", (*where, index, "feedsvc_rps"), "rps", {}),
+                     (f"{label}: nginx req/s", (*where, index, "nginx_rps"), "rps", {}),
+                     (f"{label}: feedsvc / nginx", (*where, index, "ratio"), "x",
+                      {n: (limit, "≥") for n in sizes}),
+                     (f"{label}: p99 feedsvc", (*where, index, "feedsvc_p99_ms"), "ms", {}),
+                     (f"{label}: p99 nginx", (*where, index, "nginx_p99_ms"), "ms", {})]
     return rows
 
 
@@ -297,6 +306,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=ints, default=[32, 64])
     parser.add_argument("--http-seconds", type=int, default=10)
     parser.add_argument("--http-repeats", type=int, default=3)
+    parser.add_argument("--servers", type=lambda t: [x for x in t.split(",") if x],
+                        default=["gthread"],
+                        help="how to run feedsvc serve in the http part, each against nginx: "
+                        "NAME[-nolog][:WORKERS], NAME one of " + ", ".join(httpbench.SERVERS)
+                        + " (default: gthread)")
     parser.add_argument("--timeout", type=float, default=900, help="limit of one step, s")
     parser.add_argument("--stores", type=Path, default=ROOT / "bench" / "stores")
     parser.add_argument("--out", default=None, help="JSON results file")
@@ -306,6 +320,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.parts) - set(ALL_PARTS)
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    for spec in args.servers:
+        try:
+            httpbench.server_flags(spec, args.workers)
+        except BenchError as exc:
+            parser.error(str(exc))
     if args.quick:
         args.repeats, args.http_seconds, args.http_repeats = 3, 5, 1
     if args.smoke:
