@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import pickle
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 from .config import Settings
 
 log = logging.getLogger(__name__)
-FORMAT = 1  # bump when the meaning of a cached record changes
+FORMAT = 2  # bump when the meaning or encoding of a cached record changes
 
 
 def fingerprint(settings: Settings, record_type: type) -> str:
@@ -50,21 +49,23 @@ class ParseCache:
                 self._db.execute("DELETE FROM posts")
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (key,))
 
-    def load(self) -> dict[str, tuple[tuple[int, int, int], object]]:
-        """Return path → (signature, record) for every cached file."""
-        rows = self._db.execute("SELECT path, mtime, size, ino, record FROM posts")
-        return {path: ((mtime, size, ino), pickle.loads(record))
-                for path, mtime, size, ino, record in rows}
+    def load(self) -> Iterable[tuple[str, tuple[int, int, int], bytes]]:
+        """Return (path, signature, record bytes) for every cached file.
 
-    def save(self, changed: Mapping[str, tuple[tuple[int, int, int], object]],
+        The records are opaque here: the store encodes and decodes them. Rows are read as
+        they are consumed, so 100k cached posts are never all held twice.
+        """
+        rows = self._db.execute("SELECT path, mtime, size, ino, record FROM posts")
+        return ((path, (mtime, size, ino), record) for path, mtime, size, ino, record in rows)
+
+    def save(self, changed: Mapping[str, tuple[tuple[int, int, int], bytes]],
              removed: Iterable[str]) -> None:
         """Write the changed records and forget the removed paths, in one transaction."""
         with self._db:
             self._db.executemany("DELETE FROM posts WHERE path = ?", ((p,) for p in removed))
             self._db.executemany(
                 "INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?)",
-                ((path, *signature, pickle.dumps(record, protocol=5))
-                 for path, (signature, record) in changed.items()))
+                ((path, *signature, record) for path, (signature, record) in changed.items()))
 
     def close(self) -> None:
         """Close the database."""

@@ -1,6 +1,7 @@
 """Loader tests: Jekyll's rules, dates to the exact instant and offset, bad input, reload."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 from feedsvc.config import load_settings
 from feedsvc.errors import ContentError
 from feedsvc.store import Store, find_post_files, load_post
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CST = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2025, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -501,8 +504,48 @@ def test_warm_restart_parses_only_changed_files(write, site, tmp_path_factory):
     assert second.reads == 1
     assert [p.title for p in snap2.posts] == ["B changed", "A"]
     assert snap2.errors == snap1.errors
-    assert snap2.posts[1] == snap1.posts[1]
+    assert _same_post(snap2.posts[1], snap1.posts[1])
     assert snap2.body_of(snap2.posts[1]) == "<p>body</p>\n"
+
+
+def _same_post(a, b) -> bool:
+    """Equal field by field, with datetimes equal as instants and in their zone's offset."""
+    return a == b and all(
+        (x.utcoffset(), x.tzinfo.tzname(x), x.fold) == (y.utcoffset(), y.tzinfo.tzname(y), y.fold)
+        for x, y in ((a.date, b.date), (a.updated, b.updated)))
+
+
+def test_cache_records_round_trip_every_post_and_error(tmp_path_factory):
+    """The cache's compact encoding gives back each post exactly (zones included)."""
+    from feedsvc.store import _RecordCodec
+    site = ROOT / "feedsvc" / "sample_site"
+    store = make_store(site)
+    snap = store.reload()
+    codec = _RecordCodec(store.settings.zone)
+    states = list(store._files.values())
+    assert len(states) >= 40
+    broken = ContentError("_posts/2024-01-01-x.md", "invalid YAML front matter at line 2: 东")
+    states.append(type(states[0])((1, 2, 3), None, None, broken))                # not a post
+    states.append(type(states[0])((1, 2, 3), snap.posts[1], None, broken))       # last good
+    for state in states:
+        record = codec.encode(state.post, state.error)
+        assert record[:1] == b"M"          # no sample post needs the pickle fallback
+        post, error = codec.decode(record)
+        assert error == state.error
+        assert (post is None) == (state.post is None)
+        if post is not None:
+            assert _same_post(post, state.post)
+            assert post.epoch == state.post.epoch and post.sort_key == state.post.sort_key
+    # A zone that is neither the site's nor a fixed offset: the pickle fallback, still exact.
+    from zoneinfo import ZoneInfo
+    post = snap.posts[0]
+    odd = dataclasses.replace(post, date=post.date.astimezone(ZoneInfo("America/New_York")))
+    record = codec.encode(odd, None)
+    assert record[:1] == b"P"
+    assert _same_post(codec.decode(record)[0], odd)
+    named = dataclasses.replace(post, date=post.date.astimezone(
+        dt.timezone(dt.timedelta(hours=8), "CST")))
+    assert _same_post(codec.decode(codec.encode(named, None))[0], named)
 
 
 def test_cache_is_dropped_when_parsing_settings_change(write, site, tmp_path_factory):
@@ -558,6 +601,9 @@ def test_parallel_parse_gives_the_same_snapshot(write, site, monkeypatch):
     assert parallel.posts == sequential.posts
     assert parallel.errors == sequential.errors
     assert parallel.bodies == sequential.bodies
+    # Posts pickled back from the pool share their names' tuples again, as a parse does.
+    tagged = [post.tags for post in parallel.posts if post.tags == ("t1",)]
+    assert len(tagged) > 1 and all(tags is tagged[0] for tags in tagged)
 
 
 def test_unchanged_reload_keeps_posts_and_order(write, site):
