@@ -45,6 +45,7 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*\Z")   # RFC 4287 atomLanguageTag
 _MEDIA_TYPES = {fmt: CONTENT_TYPES[fmt].split(";")[0] for fmt in FORMATS}
+_URI_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")   # what quote(safe="/") leaves as it is
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -133,13 +134,19 @@ def tag_uri(post: Post, authority: str, zone: dt.tzinfo) -> str:
     Neither the scheme nor the site's path is in it, and the date comes from the file
     name, so moving the site to https or under /blog, or fixing a post's time, keeps it.
     """
-    match = POST_NAME.match(post.path.rsplit("/", 1)[-1])
+    path = post.path
+    match = POST_NAME.match(path[path.rfind("/") + 1:])
     if match is None:  # the store loads only such names; fall back to the post's date
         day = post.date.astimezone(zone).date().isoformat()
-        return f"tag:{authority},{day}:{quote(post.path, safe='/')}"
+        return f"tag:{authority},{day}:{quote(path, safe='/')}"
     year, month, day, _, ext = match.groups()
-    specific = quote(post.path[:-len(ext) - 1], safe="/")
-    return f"tag:{authority},{int(year):04d}-{int(month):02d}-{int(day):02d}:{specific}"
+    # Run for every post on a cold start: skip quote() and int() when they change nothing.
+    specific = path[:-len(ext) - 1]
+    if not _URI_PLAIN.fullmatch(specific):
+        specific = quote(specific, safe="/")
+    if not (year + month + day).isascii():   # \d also matches other scripts' digits
+        year, month, day = f"{int(year):04d}", str(int(month)), str(int(day))
+    return f"tag:{authority},{year}-{month:0>2}-{day:0>2}:{specific}"
 
 
 def jekyll_feed_id(post: Post, settings: Settings) -> str:

@@ -642,6 +642,25 @@ def test_tag_uri_of_a_name_without_a_file_date_uses_the_post_date(site, write):
 
 
 
+@pytest.mark.parametrize("path, expected", [
+    ("_posts/2022-05-11-a.md", "2022-05-11:_posts/2022-05-11-a"),
+    ("_posts/2022-5-1-a b.markdown", "2022-05-01:_posts/2022-5-1-a%20b"),
+    ("news/_posts/x/2022-05-01-东方.html",
+     "2022-05-01:news/_posts/x/2022-05-01-%E4%B8%9C%E6%96%B9"),
+    ("_posts/٢٠٢٢-٥-١-arabic.md",   # \d takes Arabic-Indic digits; the date is written ASCII
+     "2022-05-01:_posts/%D9%A2%D9%A0%D9%A2%D9%A2-%D9%A5-%D9%A1-arabic"),
+    ("_posts/2022-05-11-a%20b~c.md", "2022-05-11:_posts/2022-05-11-a%2520b~c"),
+    ("_posts/2022-05-11-a+b=c?.md", "2022-05-11:_posts/2022-05-11-a%2Bb%3Dc%3F"),
+    ("_posts/0999-12-31-old.md", "0999-12-31:_posts/0999-12-31-old"),
+    ("_posts/2022-1-09-x.md", "2022-01-09:_posts/2022-1-09-x"),
+])
+def test_tag_uri_date_and_path_are_normalised(site, write, path, expected):
+    write("2022-05-11-a.md", "title: A")
+    post = Store(settings_for(site), clock=lambda: FIXED).reload().posts[0]
+    moved = dataclasses.replace(post, path=path)
+    assert tag_uri(moved, "news.example.com", CST) == f"tag:news.example.com,{expected}"
+
+
 # --- determinism and incremental builds ------------------------------------------------------
 
 SCRIPT = textwrap.dedent("""
