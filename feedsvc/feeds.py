@@ -219,7 +219,10 @@ class IdRegistry:
         self.duplicates: tuple[str, ...] = ()       # sorted ids more than one post asks for
 
     def update(self, posts: Sequence[Post]) -> dict[str, str]:
-        """Return path -> unique id for *posts* (newest first), as assign_ids would."""
+        """Return path -> unique id for *posts* (newest first), as assign_ids would.
+
+        The mapping is the registry's own, changed by the next update: read, never keep.
+        """
         changed, gone = self._changes(posts)
         if not changed and not gone:
             return self.ids
@@ -274,6 +277,7 @@ class IdRegistry:
         return changed, gone
 
     def _replace(self, old: Post, post: Post) -> None:
+        """Put *post* where *old*, another read of the same file, was (holding no stale copy)."""
         members = self._groups[self._wanted[post.path]]
         members[bisect.bisect_left(members, _AGE(old), key=_AGE)] = post
         self._posts[post.path] = post
