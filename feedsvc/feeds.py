@@ -210,13 +210,14 @@ class IdRegistry:
     """
 
     def __init__(self, wanted_id: Callable[[Post], str]) -> None:
-        self._wanted_id = wanted_id
-        self._posts: dict[str, Post] = {}           # path -> the post as last seen
-        self._wanted: dict[str, str] = {}           # path -> the id it asks for
-        self._groups: dict[str, list[Post]] = {}    # asked-for id -> its posts, oldest first
+        self._wanted_id = wanted_id   # the same post always asks for the same id
+        self._posts: dict[str, Post] = {}    # path -> the post as last seen
+        # Asked-for id -> its post, or its posts oldest first when several ask for it (a
+        # list per post would cost 9 MB at 100k posts).
+        self._groups: dict[str, Post | list[Post]] = {}
         self._duplicated: set[str] = set()
-        self.ids: dict[str, str] = {}               # path -> unique id
-        self.duplicates: tuple[str, ...] = ()       # sorted ids more than one post asks for
+        self.ids: dict[str, str] = {}        # path -> unique id
+        self.duplicates: tuple[str, ...] = ()   # sorted ids more than one post asks for
 
     def update(self, posts: Sequence[Post]) -> dict[str, str]:
         """Return path -> unique id for *posts* (newest first), as assign_ids would.
@@ -228,35 +229,25 @@ class IdRegistry:
             return self.ids
         # Ask first: if that raises, nothing has been half updated.
         asked = [(post, self._wanted_id(post)) for post in reversed(changed)]  # oldest first
-        if not self._posts:
-            self._start(asked)
-            return self.ids
-        dirty = {self._leave(path) for path in gone}
-        dirty.update(self._leave(post.path) for post in changed if post.path in self._posts)
-        for path in gone:
-            del self.ids[path]
-        for post, wanted in asked:
-            self._posts[post.path] = post
-            self._wanted[post.path] = wanted
-            self._groups.setdefault(wanted, []).append(post)
-            dirty.add(wanted)
-        for wanted in dirty | {_stem(wanted) for wanted in dirty}:
+        if not self._posts:   # the first build: every group is new and in age order
+            for post, wanted in asked:
+                self._join(post, wanted)
+            dirty = [wanted for wanted, held in self._groups.items() if isinstance(held, list)]
+            self.ids = {post.path: wanted for wanted, post in self._groups.items()
+                        if not isinstance(post, list)}
+        else:
+            dirty = {self._leave(path) for path in gone}
+            dirty.update(self._leave(post.path) for post in changed if post.path in self._posts)
+            for path in gone:
+                del self.ids[path]
+            for post, wanted in asked:
+                self._join(post, wanted)
+                dirty.add(wanted)
+            dirty.update({_stem(wanted) for wanted in dirty})
+        for wanted in dirty:
             self._assign(wanted)
         self.duplicates = tuple(sorted(self._duplicated))
         return self.ids
-
-    def _start(self, asked: Sequence[tuple[Post, str]]) -> None:
-        """Group every post of a first build at once (a third of the time of one by one)."""
-        for post, wanted in asked:
-            self._posts[post.path] = post
-            self._wanted[post.path] = wanted
-            self._groups.setdefault(wanted, []).append(post)
-        for wanted, members in self._groups.items():
-            if len(members) == 1:
-                self.ids[members[0].path] = wanted
-            else:
-                self._assign(wanted)
-        self.duplicates = tuple(sorted(self._duplicated))
 
     def _changes(self, posts: Sequence[Post]) -> tuple[list[Post], list[str]]:
         """Return the posts that are new or changed (newest first), and the paths gone."""
@@ -278,38 +269,55 @@ class IdRegistry:
 
     def _replace(self, old: Post, post: Post) -> None:
         """Put *post* where *old*, another read of the same file, was (holding no stale copy)."""
-        members = self._groups[self._wanted[post.path]]
-        members[bisect.bisect_left(members, _AGE(old), key=_AGE)] = post
+        wanted = self._wanted_id(old)
+        held = self._groups[wanted]
+        if isinstance(held, list):
+            held[bisect.bisect_left(held, _AGE(old), key=_AGE)] = post
+        else:
+            self._groups[wanted] = post
         self._posts[post.path] = post
+
+    def _join(self, post: Post, wanted: str) -> None:
+        """Add *post* to the group asking for *wanted* (at its end: _assign sorts)."""
+        self._posts[post.path] = post
+        held = self._groups.get(wanted)
+        if held is None:
+            self._groups[wanted] = post
+        elif isinstance(held, list):
+            held.append(post)
+        else:
+            self._groups[wanted] = [held, post]
 
     def _leave(self, path: str) -> str:
         """Take the post at *path* out of its group; return the id it asked for."""
         post = self._posts.pop(path)
-        wanted = self._wanted.pop(path)
-        members = self._groups[wanted]
-        del members[bisect.bisect_left(members, _AGE(post), key=_AGE)]
-        if not members:
+        wanted = self._wanted_id(post)
+        held = self._groups[wanted]
+        if not isinstance(held, list):
             del self._groups[wanted]
+            return wanted
+        del held[bisect.bisect_left(held, _AGE(post), key=_AGE)]
+        if len(held) == 1:
+            self._groups[wanted] = held[0]
         return wanted
 
     def _assign(self, wanted: str) -> None:
         """Give each post asking for *wanted* its unique id, as assign_ids does."""
-        members = self._groups.get(wanted)
-        if members is None:
+        held = self._groups.get(wanted)
+        if not isinstance(held, list):
+            if held is not None:
+                self.ids[held.path] = wanted
             self._duplicated.discard(wanted)
             return
-        members.sort(key=_AGE)
-        self.ids[members[0].path] = wanted
+        held.sort(key=_AGE)
+        self.ids[held[0].path] = wanted
         number = 2
-        for post in members[1:]:
+        for post in held[1:]:
             while f"{wanted}#{number}" in self._groups:
                 number += 1
             self.ids[post.path] = f"{wanted}#{number}"
             number += 1
-        if len(members) > 1:
-            self._duplicated.add(wanted)
-        else:
-            self._duplicated.discard(wanted)
+        self._duplicated.add(wanted)
 
 
 def _stem(wanted: str) -> str:
