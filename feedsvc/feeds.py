@@ -32,7 +32,7 @@ from lxml import etree
 from .config import Settings
 from .content import absolute_url, clean_text, collapse, render_content, summarize
 from .dates import UTC, format_rfc822, format_rfc3339
-from .documents import CONTENT_TYPES, Document, make_document
+from .documents import CONTENT_TYPES, Document, make_documents
 from .store import POST_NAME, Post, Snapshot
 from .urls import FORMATS, feed_path
 
@@ -115,6 +115,17 @@ class _Built:
     entries: tuple[Entry, ...]
     updated: dt.datetime | None
     title: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A feed rendered in every format, waiting for its documents to be made."""
+
+    keys: tuple[tuple[str, str, str], ...]
+    entries: tuple[Entry, ...]
+    updated: dt.datetime | None
+    title: str
+    bodies: tuple[tuple[str, bytes], ...]   # (format, bytes), in FORMATS order
 
 
 # --- ids -------------------------------------------------------------------------------------
@@ -557,7 +568,8 @@ class FeedBuilder:
         groups += [("category", name, posts) for name, posts in snapshot.categories.items()]
         groups += [("tag", name, posts) for name, posts in snapshot.tags.items()]
         entries_used: dict[tuple[str, str], Entry] = {}
-        feeds: dict[tuple[str, str], _Built] = {}
+        feeds: dict[tuple[str, str], _Built | None] = {}
+        rendered: dict[tuple[str, str], _Rendered] = {}
         for kind, name, posts in groups:
             if not _valid_name(kind, name):
                 continue
@@ -565,10 +577,24 @@ class FeedBuilder:
             for (path, digest, entry_id), post in zip(keys, posts):
                 if (path, digest) not in entries_used:
                     entries_used[(path, digest)] = self._entry(post, entry_id, snapshot)
-            feeds[(kind, name)] = self._feed(kind, name, keys, entries_used)
+            old = self._feeds.get((kind, name))
+            if old is not None and old.signature == keys:
+                feeds[(kind, name)] = old
+            else:
+                feeds[(kind, name)] = None   # keeps the order; filled in below
+                rendered[(kind, name)] = self._render(kind, name, keys, entries_used)
+        # Compress and hash every rebuilt document in one batch (on all cores when big).
+        items = [(body, fmt, r.updated) for r in rendered.values() for fmt, body in r.bodies]
+        made = iter(make_documents(items))
+        for key, r in rendered.items():
+            documents = {fmt: next(made) for fmt, _ in r.bodies}
+            self.builds += len(documents)
+            feeds[key] = _Built(r.keys, types.MappingProxyType(documents), r.entries,
+                                r.updated, r.title)
+        built: dict[tuple[str, str], _Built] = feeds   # type: ignore[assignment]
         self._entries = entries_used     # drop entries no feed shows any more
-        self._feeds = feeds
-        return self._feed_set(feeds)
+        self._feeds = built
+        return self._feed_set(built)
 
     def _wanted_id(self, post: Post) -> str:
         return raw_id(post, self.settings, self._authority)
@@ -596,20 +622,14 @@ class FeedBuilder:
             body = ""
         return make_entry(post, body, entry_id, self.settings)
 
-    def _feed(self, kind: str, name: str, keys: tuple[tuple[str, str, str], ...],
-              entries_by_version: Mapping[tuple[str, str], Entry]) -> _Built:
-        old = self._feeds.get((kind, name))
-        if old is not None and old.signature == keys:
-            return old
+    def _render(self, kind: str, name: str, keys: tuple[tuple[str, str, str], ...],
+                entries_by_version: Mapping[tuple[str, str], Entry]) -> _Rendered:
+        """Render one feed's bytes in every format (documents are made in a batch)."""
         entries = tuple(entries_by_version[(path, digest)] for path, digest, _ in keys)
         meta = self._meta(kind, name)
         updated = feed_updated(entries)
-        documents = {}
-        for fmt in FORMATS:
-            body = RENDERERS[fmt](meta, entries, self.zone)
-            documents[fmt] = make_document(body, fmt, updated)
-            self.builds += 1
-        return _Built(keys, types.MappingProxyType(documents), entries, updated, meta.title)
+        bodies = tuple((fmt, RENDERERS[fmt](meta, entries, self.zone)) for fmt in FORMATS)
+        return _Rendered(keys, entries, updated, meta.title, bodies)
 
     def _meta(self, kind: str, name: str) -> FeedMeta:
         settings = self.settings

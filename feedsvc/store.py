@@ -310,7 +310,10 @@ class Store:
         workers = min(os.cpu_count() or 1, 4)
         if len(changed) < PARALLEL_MIN or workers < 2 or not can_fork():
             return dict(_parse_files(self.root, changed, self.settings))
-        chunks = [changed[i:i + 2000] for i in range(0, len(changed), 2000)]
+        # Small chunks keep both workers busy to the end (2000-file chunks left one idle for
+        # a third of a 10k load), large enough that each costs one round trip.
+        size = max(250, min(2000, -(-len(changed) // (workers * 8))))
+        chunks = [changed[i:i + size] for i in range(0, len(changed), size)]
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             results = pool.map(_parse_files, itertools.repeat(self.root), chunks,

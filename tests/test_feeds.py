@@ -699,6 +699,25 @@ def test_gzip_copy_is_deterministic_at_zlibs_default_level(site, news):
         assert document.gzip_etag == document.etag[:-1] + '-gz"'
 
 
+def test_documents_made_in_a_parallel_batch_equal_one_by_one(monkeypatch):
+    import threading
+
+    from feedsvc import documents
+    stamp = dt.datetime(2022, 5, 11, 9, 16, 4, tzinfo=dt.timezone.utc)
+    items = [((f"<rss>{i}</rss>" * (2000 + i)).encode(), "rss", stamp if i % 2 else None)
+             for i in range(12)]
+    made_threads = []
+    real = documents.make_document
+    monkeypatch.setattr(documents, "make_document", lambda *item: (
+        made_threads.append(threading.current_thread().name), real(*item))[1])
+    monkeypatch.setattr(documents, "PARALLEL_BYTES", 1000)
+    monkeypatch.setattr(documents.os, "cpu_count", lambda: 2)
+    before = threading.active_count()
+    assert documents.make_documents(items) == [real(*item) for item in items]
+    assert any(name.startswith("feedsvc-gzip") for name in made_threads)   # really threaded
+    assert threading.active_count() == before      # no thread outlives the batch
+
+
 # The feeds as served before the reload was made incremental (commit e535487), as
 # (documents, sha256 of [path, sha256 of body, ETag, Last-Modified] of every feed document).
 # Speed work must keep these: a feed's bytes are what its subscribers' readers compare.
