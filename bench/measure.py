@@ -10,7 +10,7 @@ figures are for a restart, not for a machine that just booted).
     python bench/measure.py profile --site DIR --out FILE.html [--load-only]
 
 ``cold``: time ``Site(settings).reload()`` (every feed and page built), or with ``--load-only``
-(or when ``feedsvc.site`` cannot be imported yet) ``Store(settings).reload()``.
+(or when ``feedsvc.site`` cannot be imported yet) ``Store.from_settings(settings).reload()``.
 ``reload``: after a first load, time reloads with nothing changed, then edit the newest post
 (its title) and time the reload until ``/feeds/all.atom`` serves the new bytes; the post is
 restored at the end.
@@ -32,7 +32,7 @@ STARTED = time.perf_counter()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feedsvc.config import load_settings  # noqa: E402  (timed: imports are part of a start)
-from feedsvc.store import Store  # noqa: E402
+from feedsvc.source import Store  # noqa: E402
 
 FEED = "/feeds/all.atom"
 
@@ -52,7 +52,7 @@ class Loader:
             else:
                 self.site = Site(settings)
                 self.what = "site"
-        self.store = self.site.store if self.site is not None else Store(settings)
+        self.store = self.site.store if self.site is not None else Store.from_settings(settings)
 
     def reload(self) -> None:
         """Reload the store (and rebuild every feed and page if the Site works)."""

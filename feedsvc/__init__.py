@@ -7,16 +7,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the store and builder never need Flask; import it only for the app
-    from flask import Flask
-
-    from .store import Clock
+    from .dates import Clock
+    from .web import FeedsvcApp
 
 log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, Any] | None = None, *,
                config_file: str | os.PathLike[str] | None = None,
-               clock: Clock | None = None) -> Flask:
+               clock: Clock | None = None) -> FeedsvcApp:
     """Return the feedsvc Flask app; *config* overrides every other settings layer.
 
     Load the settings (a bad one raises ConfigError naming the key), load the site once
@@ -25,23 +24,21 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     start the reload scheduler in the process that serves, unless ``auto_reload`` is off
     (docs/freshness.md).
     """
-    from flask import Flask
-
     from .config import load_settings
+    from .dates import utc_now
     from .scheduler import attach as attach_scheduler
-    from .store import utc_now
-    from .web import Metrics, MeteredSite, init_app, install_fast_path
+    from .site import Site
+    from .web import FeedsvcApp, Metrics, init_app, install_fast_path
 
     settings = load_settings(config, config_file=config_file)
-    app = Flask(__name__, static_folder=None)
+    app = FeedsvcApp(__name__, static_folder=None)
     metrics = Metrics()
-    site = MeteredSite(settings, clock or utc_now, metrics)
-    try:
-        site.reload()
-    except Exception:  # noqa: BLE001 - Site.reload logged and recorded it; /healthz shows it
+    site = Site(settings, clock or utc_now, on_reload=metrics.observe_reload)
+    metrics.register_site(site)
+    if site.try_reload() is None:   # Site.reload logged and recorded why; /healthz shows it
         log.warning("first load failed; answering 503 until a reload succeeds")
-    app.extensions["feedsvc"] = site
-    init_app(app, site, metrics)
-    attach_scheduler(app, site, settings)   # after the first load (docs/freshness.md)
+    state = init_app(app, site, metrics)
+    # After the first load (docs/freshness.md).
+    state.scheduler = attach_scheduler(app, site, settings)
     install_fast_path(app)   # documents without Flask's request cycle (docs/service.md)
     return app

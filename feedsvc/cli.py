@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from .config import SETTINGS, Settings, load_settings
 from .errors import ConfigError
-from .store import Store
+from .source import Store
 
 
 def _site_args(parser: argparse.ArgumentParser) -> None:
@@ -43,11 +43,11 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Lint a site: one line per broken post, then a summary; exit 1 if any is broken."""
     settings = _settings(args)
-    store_log = logging.getLogger("feedsvc.store")
+    store_log = logging.getLogger("feedsvc.source")
     level = store_log.level
     store_log.setLevel(logging.CRITICAL)  # the lines below say it, once
     try:
-        snapshot = Store(settings).reload()
+        snapshot = Store.from_settings(settings).reload()
     finally:
         store_log.setLevel(level)
     for error in snapshot.errors:
@@ -83,7 +83,7 @@ def _number(low: int, high: int) -> Callable[[str], int]:
 def cmd_build(args: argparse.Namespace) -> int:
     """Export every feed, page and the OPML as static files, atomically (docs/freshness.md)."""
     from .errors import FeedsvcError
-    from .export import ExportError, export, watch
+    from .export import ExportError, export, export_continuously
     from .site import Site
     settings = _settings(args)
     site = Site(settings)
@@ -107,7 +107,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.watch:
         stop = threading.Event()
         with _stopped_by_signals(stop):
-            watch(site, args.out, args.interval or settings.reload_interval, stop)
+            export_continuously(site, args.out, args.interval or settings.reload_interval, stop)
     return 0
 
 

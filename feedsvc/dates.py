@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
@@ -20,6 +21,13 @@ UTC = dt.timezone.utc
 _SPACED_OFFSET = re.compile(r"(?<=\d)\s+([+-]\d\d:?\d\d)$")
 _DEFAULT_A = dt.datetime(2000, 1, 1)
 _DEFAULT_B = dt.datetime(2001, 2, 2)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """Return the current instant, aware, in UTC."""
+    return dt.datetime.now(UTC)
 
 
 def make_aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:

@@ -27,10 +27,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .documents import Document
 from .errors import FeedsvcError
-from .scheduler import due_reload_time
+
+if TYPE_CHECKING:
+    from .site import Site
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,7 @@ def document_file(path: str, document: Document) -> tuple[str | None, str]:
     return rel, ""
 
 
-def fingerprint(documents: Mapping[str, Document]) -> str:
+def export_digest(documents: Mapping[str, Document]) -> str:
     """Return a short digest of every path and its ETag: equal digests, equal exports."""
     digest = hashlib.blake2b(digest_size=8)
     for path in sorted(documents):
@@ -128,7 +131,7 @@ def export(documents: Mapping[str, Document], out: str | os.PathLike[str]) -> Ex
         raise ExportError(out, f"cannot create {builds}: {exc.strerror or exc}") from None
     with _locked(builds):
         previous = current_build(out)
-        digest = fingerprint(documents)
+        digest = export_digest(documents)
         if previous is not None and previous.name.endswith(f"-{digest}"):
             return ExportResult(out, previous, changed=False)
         build: Path | None = None
@@ -277,17 +280,13 @@ def _prune(out: Path, keep: set[str]) -> None:
                 entry.unlink()
 
 
-def watch(site: object, out: str | os.PathLike[str], interval: float,
-          stop: threading.Event) -> None:
+def export_continuously(site: Site, out: str | os.PathLike[str], interval: float,
+                        stop: threading.Event) -> None:
     """Reload every *interval* seconds (and when a future post is due); export what changed."""
     while not stop.wait(_next_wait(site, interval)):
-        try:
-            published = site.reload()   # type: ignore[attr-defined]
-        except FeedsvcError:
+        published = site.try_reload()
+        if published is None:
             continue                    # the site logged why; the last export stays served
-        except Exception:               # noqa: BLE001 - keep watching whatever broke
-            log.exception("reload failed unexpectedly; the last export stays served")
-            continue
         try:
             result = export(published.documents, out)
         except ExportError as exc:
@@ -300,11 +299,9 @@ def watch(site: object, out: str | os.PathLike[str], interval: float,
                      result.written, result.linked, len(result.skipped), out, result.build.name)
 
 
-def _next_wait(site: object, interval: float) -> float:
+def _next_wait(site: Site, interval: float) -> float:
     """Return seconds until the next poll: the interval, or sooner if a post falls due."""
-    now = site.clock()   # type: ignore[attr-defined]
-    snapshot = getattr(site.current, "snapshot", None)   # type: ignore[attr-defined]
-    due = due_reload_time(snapshot, now)
+    due = site.next_reload_at()
     if due is None:
         return interval
-    return max(0.05, min(interval, (due - now).total_seconds()))
+    return max(0.05, min(interval, (due - site.clock()).total_seconds()))

@@ -17,11 +17,11 @@ import jinja2
 import markupsafe
 
 from .config import Settings
-from .content import clean_text
+from .feeds.content import clean_text
 from .dates import format_rfc822, format_rfc3339
 from .documents import Document, make_document
 from .feeds import FeedKey, FeedSet
-from .store import Snapshot
+from .source import Snapshot
 from .urls import FORMATS, INDEX_PATH, OPML_PATH, feed_path, page_path
 
 FORMAT_LABELS = {"rss": "RSS 2.0", "atom": "Atom 1.0", "json": "JSON Feed 1.1"}
@@ -139,11 +139,6 @@ class PageBuilder:
             made[path] = old
         self._made = made
         return {path: document for path, (_, document) in made.items()}
-
-
-def render_pages(settings: Settings, snapshot: Snapshot, feeds: FeedSet) -> dict[str, Document]:
-    """Return every page and the OPML of one snapshot, keyed by decoded path."""
-    return PageBuilder(settings).build(snapshot, feeds)
 
 
 # --- views ---------------------------------------------------------------------------------

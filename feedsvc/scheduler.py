@@ -1,8 +1,9 @@
 """The scheduled reload: one APScheduler ``BackgroundScheduler`` per serving process.
 
-The scheduler is thin: it calls the one plain :meth:`Site.reload` every ``reload_interval``
-seconds and once more just after the next future post is due, logs a failure and keeps going
-(miniflux's scheduler loop). Everything a reload does is tested without it.
+The scheduler is thin: it runs :meth:`Site.try_reload`, the step every reload loop runs,
+every ``reload_interval`` seconds and once more at :meth:`Site.next_reload_at`, just after
+the next future post is due; a failure is logged and the job goes on (miniflux's scheduler
+loop). Everything a reload does is tested without it.
 
 Process model (docs/freshness.md): every process that serves holds its own ``Site`` and its
 own scheduler; the builder's output is deterministic, so all processes serve the same bytes
@@ -26,47 +27,33 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .store import Clock, Snapshot, utc_now
+from .dates import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
 RELOAD_JOB = "reload"
 DUE_JOB = "due"
-# Reload this long after a post's date, so the store's clock is surely past it.
-DUE_MARGIN = dt.timedelta(seconds=0.2)
 # How long a fork waits for a running reload before going ahead (see _before_fork).
 FORK_WAIT_SECONDS = 60.0
 
 
 class Reloadable(Protocol):
-    """What the scheduler needs of a site: one reload() and the published snapshot."""
+    """What the scheduler needs of a site (:class:`feedsvc.site.Site`)."""
 
     clock: Clock
 
-    @property
-    def current(self) -> Any: ...
+    def try_reload(self) -> Any: ...
 
-    def reload(self) -> Any: ...
-
-
-def due_reload_time(snapshot: Snapshot | None, now: dt.datetime,
-                    margin: dt.timedelta = DUE_MARGIN) -> dt.datetime | None:
-    """Return when to reload so the next future post is published: its date plus a margin."""
-    due = snapshot.next_due if snapshot is not None else None
-    if due is None:
-        return None
-    return max(due, now) + margin
+    def next_reload_at(self) -> dt.datetime | None: ...
 
 
 class ReloadScheduler:
     """Reload a site every interval, and just after its next future post is due."""
 
-    def __init__(self, site: Reloadable, interval: float, clock: Clock | None = None,
-                 margin: dt.timedelta = DUE_MARGIN) -> None:
+    def __init__(self, site: Reloadable, interval: float) -> None:
         self.site = site
         self.interval = interval
-        self.clock = clock or getattr(site, "clock", utc_now)
-        self.margin = margin
+        self.clock = site.clock
         self.wanted = False          # start() was called and shutdown() was not
         self._scheduler: BackgroundScheduler | None = None
         self._pid: int | None = None
@@ -126,18 +113,9 @@ class ReloadScheduler:
     def run_reload(self) -> None:
         """Reload the site once; on failure log why, keep the last snapshot, keep the job."""
         with self._reload_lock:
-            try:
-                self.site.reload()
-            except Exception as exc:  # noqa: BLE001 - the job must outlive any failure
-                reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-                log.warning("scheduled reload failed: %s; still serving the last good "
-                            "snapshot, next try in %s s", reason, self.interval)
+            if self.site.try_reload() is None:
+                log.warning("scheduled reload failed; next try in %s s", self.interval)
         self.schedule_due()
-
-    def due_run_time(self) -> dt.datetime | None:
-        """Return when to reload for the next future post of the published snapshot, or None."""
-        snapshot = getattr(self.site.current, "snapshot", None)
-        return due_reload_time(snapshot, self.clock(), self.margin)
 
     def schedule_due(self) -> None:
         """Replace the one-off reload at the next due instant (or drop it: nothing is due)."""
@@ -147,7 +125,7 @@ class ReloadScheduler:
             scheduler = self._scheduler if self.running else None
             if scheduler is None:
                 return
-            run_at = self.due_run_time()
+            run_at = self.site.next_reload_at()
             if run_at is None:
                 with contextlib.suppress(JobLookupError):
                     scheduler.remove_job(DUE_JOB)
@@ -250,7 +228,6 @@ def attach(app: Any, site: Reloadable, settings: Any) -> ReloadScheduler | None:
     if not settings.auto_reload:
         return None
     scheduler = ReloadScheduler(site, settings.reload_interval)
-    app.extensions["feedsvc.scheduler"] = scheduler
     scheduler.wanted = True
     # Lazy start for a process that serves without having started one (e.g. the debug
     # server without its reloader); a pid comparison per request.

@@ -1,7 +1,10 @@
 """The published state of a site: snapshot → feeds → pages, swapped in by one reload().
 
-``Site.reload()`` is the one plain method the scheduler, the CLI and the tests call. It
-never imports Flask; the web layer only reads ``site.current``.
+``Site.reload()`` is the one plain method the scheduler, the CLI and the tests call;
+``Site.try_reload()`` is the step every reload loop runs (the scheduler's job and
+``feedsvc build --watch``), and ``Site.next_reload_at()`` says when the next future post
+falls due. It never imports Flask; the web layer reads ``site.current`` and hooks in with
+``on_reload``.
 """
 from __future__ import annotations
 
@@ -11,17 +14,21 @@ import logging
 import threading
 import time
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .config import Settings
+from .dates import Clock, utc_now
 from .documents import Document
 from .errors import FeedsvcError
 from .feeds import FeedBuilder, FeedSet
 from .pages import PageBuilder
-from .store import Clock, Snapshot, Store, utc_now
+from .source import Snapshot, Store
 from .urls import FORMATS, feed_path, jekyll_feed_path
 
 log = logging.getLogger(__name__)
+
+# Reload this long after a post's date, so the store's clock is surely past it.
+DUE_MARGIN = dt.timedelta(seconds=0.2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +52,9 @@ class ReloadStatus:
     reloads: int = 0                    # successful reloads since start
 
 
+ReloadHook = Callable[[Published, ReloadStatus], None]
+
+
 def route_documents(feeds: FeedSet, pages: Mapping[str, Document]) -> dict[str, Document]:
     """Return every document under each decoded path it is served at."""
     documents = dict(pages)
@@ -58,14 +68,16 @@ def route_documents(feeds: FeedSet, pages: Mapping[str, Document]) -> dict[str, 
 class Site:
     """A content store and the documents published from its newest snapshot."""
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+    def __init__(self, settings: Settings, clock: Clock = utc_now, *,
+                 on_reload: ReloadHook | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.store = Store(settings, clock)
-        self.builder = FeedBuilder(settings)
+        self.store = Store.from_settings(settings, clock)
+        self.builder = FeedBuilder.from_settings(settings)
         self.pages = PageBuilder(settings)
         self.current: Published | None = None
         self.status = ReloadStatus()
+        self.on_reload = on_reload      # called after each successful reload
         self._lock = threading.Lock()   # one reload at a time, whoever calls it
 
     def reload(self) -> Published:
@@ -74,7 +86,7 @@ class Site:
             started = time.perf_counter()
             try:
                 snapshot = self.store.reload()
-                feeds = self.builder.build(snapshot)
+                feeds = self.builder.build(snapshot, self.store)
                 pages = self.pages.build(snapshot, feeds)
             except FeedsvcError as exc:
                 self._failed(getattr(exc, "reason", None) or str(exc))
@@ -89,7 +101,27 @@ class Site:
             self.status = dataclasses.replace(
                 self.status, last_success=self.clock(),
                 last_duration=time.perf_counter() - started, reloads=self.status.reloads + 1)
-            return published
+        if self.on_reload is not None:
+            self.on_reload(published, self.status)
+        return published
+
+    def try_reload(self) -> Published | None:
+        """Reload as :meth:`reload` does; on failure log why and return None.
+
+        The step of every reload loop: the last good state stays published, and the loop
+        goes on, whatever broke.
+        """
+        try:
+            return self.reload()
+        except Exception:  # noqa: BLE001 - reload() logged and recorded why; the loop goes on
+            return None
+
+    def next_reload_at(self, margin: dt.timedelta = DUE_MARGIN) -> dt.datetime | None:
+        """Return when to reload so the next future post is published (its date plus
+        *margin*, never in the past), or None when no post is waiting."""
+        current = self.current
+        due = None if current is None else current.snapshot.next_due
+        return None if due is None else max(due, self.clock()) + margin
 
     def _failed(self, reason: str) -> None:
         log.error("reload failed: %s", reason)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import strategies as st
 from lxml import etree
 
-from feedsvc.content import (
+from feedsvc.feeds.content import (
     absolute_srcset, absolute_url, clean_text, html_text, render_body, render_content,
     sanitize, shorten, summarize,
 )

@@ -17,7 +17,7 @@ from feedsvc import export as export_module
 from feedsvc.cli import main
 from feedsvc.config import load_settings
 from feedsvc.documents import make_document
-from feedsvc.export import ExportError, document_file, export, watch
+from feedsvc.export import ExportError, document_file, export, export_continuously
 from feedsvc.site import Site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,13 +278,13 @@ def titles(out: Path) -> list[str]:
     return [e.title for e in feedparser.parse(data).entries]
 
 
-def test_watch_exports_changes_and_only_changes(site_dir, write_post, clock, tmp_path):
+def test_export_continuously_exports_changes_and_only_changes(site_dir, write_post, clock, tmp_path):
     write_post("one", date="2024-12-31 08:00:00 +0800", title="One")
     site = site_of(site_dir, clock)
     out = tmp_path / "export" / "site"
     export(site.current.documents, out)
     stop = threading.Event()
-    watcher = threading.Thread(target=watch, args=(site, out, 0.02, stop))
+    watcher = threading.Thread(target=export_continuously, args=(site, out, 0.02, stop))
     watcher.start()
     try:
         write_post("two", date="2025-01-01 08:00:00 +0800", title="Two")

@@ -1,6 +1,6 @@
 """The fast path in front of Flask answers documents exactly as the Flask view does.
 
-``DocumentFastPath`` (feedsvc/web.py) answers GET and HEAD of published documents without
+``DocumentFastPath`` (feedsvc/web/fastpath.py) answers GET and HEAD of published documents without
 Flask's request cycle. These tests hold it to the same status line, header list (names,
 values, order) and body as Flask's ``document`` view for every kind of request, to the same
 metrics, and check that Flask has no hook the fast path would skip.
@@ -12,7 +12,9 @@ from unittest import mock
 import pytest
 from werkzeug.test import EnvironBuilder
 
-from feedsvc import web
+from feedsvc.web import fastpath as web_fastpath
+from feedsvc.web import http as web_http
+from feedsvc.web import views as web_views
 
 GMT_PAST = "Sat, 01 Jan 2000 00:00:00 GMT"
 GMT_FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
@@ -28,7 +30,7 @@ def app(write_post, make_app):
 
 @pytest.fixture
 def fast(app):
-    assert isinstance(app.wsgi_app, web.DocumentFastPath)
+    assert isinstance(app.wsgi_app, web_fastpath.DocumentFastPath)
     return app.wsgi_app
 
 
@@ -50,7 +52,7 @@ def call(wsgi, path: str, method: str = "GET", headers: dict[str, str] | None = 
 
 def request_counts(app) -> dict[tuple[str, str], float]:
     """Return feedsvc_http_requests_total by (route, status)."""
-    metrics = app.extensions["feedsvc.web"].metrics
+    metrics = app.state.metrics
     return {(s.labels["route"], s.labels["status"]): s.value
             for family in metrics.registry.collect() if family.name == "feedsvc_http_requests"
             for s in family.samples if s.name.endswith("_total")}
@@ -84,7 +86,7 @@ def requests_of(site) -> list[tuple[str, str, dict[str, str]]]:
 
 
 def test_fast_path_answers_documents_with_the_bytes_of_the_flask_view(app, fast):
-    site = app.extensions["feedsvc"]
+    site = app.state.site
     statuses = set()
     for path, method, headers in requests_of(site):
         with mock.patch.object(fast, "fallback", side_effect=AssertionError("fell back")):
@@ -110,7 +112,7 @@ def test_everything_else_goes_to_flask(app, fast, path, method, status):
 
 
 def test_fast_path_counts_requests_as_flask_does(app, fast):
-    site = app.extensions["feedsvc"]
+    site = app.state.site
     for path, method, headers in requests_of(site):
         before = request_counts(app)
         call(fast, path, method, headers)
@@ -139,7 +141,7 @@ def test_before_the_first_load_flask_answers_503(write_post, make_app, monkeypat
 
     def vanished(*args):
         raise FileNotFoundError(2, "No such file or directory")
-    monkeypatch.setattr("feedsvc.store.find_post_files", vanished)
+    monkeypatch.setattr("feedsvc.source.store.find_post_files", vanished)
     app = make_app()
     assert call(app, "/feeds/all.rss")[0] == "503 SERVICE UNAVAILABLE"
 
@@ -147,7 +149,7 @@ def test_before_the_first_load_flask_answers_503(write_post, make_app, monkeypat
 def test_a_bug_on_the_fast_path_is_a_plain_500_from_flask(app, monkeypatch):
     def broken(*args):
         raise RuntimeError("bug")
-    monkeypatch.setattr(web, "evaluate_preconditions", broken)
+    monkeypatch.setattr(web_http, "evaluate_preconditions", broken)
     status, headers, body = call(app, "/feeds/all.rss")
     assert status == "500 INTERNAL SERVER ERROR"
     assert body == b"Internal error.\n"
@@ -157,7 +159,7 @@ def test_a_bug_on_the_fast_path_is_a_plain_500_from_flask(app, monkeypatch):
 def test_fast_path_starts_the_reload_scheduler_lazily(make_app, write_post):
     write_post("one", title="One", categories="news")
     app = make_app(auto_reload=True)
-    scheduler = app.extensions["feedsvc.scheduler"]
+    scheduler = app.state.scheduler
     scheduler.shutdown()
     scheduler.wanted = True          # as in a process that serves but has not started it
     assert not scheduler.running
@@ -169,9 +171,9 @@ def test_flask_has_no_hook_the_fast_path_skips(make_app):
     # The fast path runs only _screen_request's checks, the scheduler's lazy start and
     # _count_request. A new hook must be mirrored in DocumentFastPath, then listed here.
     app = make_app(auto_reload=True)
-    scheduler = app.extensions["feedsvc.scheduler"]
-    assert app.before_request_funcs == {None: [web._screen_request, scheduler.ensure_started]}
-    assert app.after_request_funcs == {None: [web._count_request]}
+    scheduler = app.state.scheduler
+    assert app.before_request_funcs == {None: [web_views._screen_request, scheduler.ensure_started]}
+    assert app.after_request_funcs == {None: [web_views._count_request]}
     assert not any(app.url_value_preprocessors.values())
     assert not any(app.teardown_request_funcs.values())
     assert app.blueprints["feedsvc"].before_request_funcs == {}

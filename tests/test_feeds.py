@@ -29,8 +29,10 @@ from hypothesis import strategies as st
 from lxml import etree, isoschematron
 
 from feedsvc.config import load_settings
-from feedsvc.feeds import FeedBuilder, FeedKey, FeedSet, IdRegistry, assign_ids, tag_uri
-from feedsvc.store import Store
+from feedsvc.feeds import FeedBuilder, FeedKey, FeedSet
+from feedsvc.feeds.ids import IdRegistry, assign_ids, tag_uri
+from feedsvc.source import ParseOptions, Store
+from feedsvc.source.posts import make_post
 
 UTC = dt.timezone.utc
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -92,7 +94,8 @@ def settings_for(site: Path, **overrides):
 
 def build(site: Path, **overrides) -> FeedSet:
     settings = settings_for(site, **overrides)
-    return FeedBuilder(settings).build(Store(settings, clock=lambda: FIXED).reload())
+    store = Store.from_settings(settings, clock=lambda: FIXED)
+    return FeedBuilder.from_settings(settings).build(store.reload(), store)
 
 
 def parse(feeds: FeedSet, kind: str, name: str, fmt: str):
@@ -479,13 +482,13 @@ def test_any_text_in_any_field_gives_well_formed_feeds(site, write, title, body,
                                                        summary, image, post_id):
     write("2022-05-11-a.md", "title: A\ncategories: c\ntags: t")
     settings = settings_for(site)
-    real = Store(settings, clock=lambda: FIXED).reload()
+    real = Store.from_settings(settings, clock=lambda: FIXED).reload()
     post = dataclasses.replace(real.posts[0], title=title, categories=(name,), tags=(name,),
                                author=author, summary=summary, image=image, id=post_id)
     snapshot = dataclasses.replace(
-        real, posts=(post,), categories={name: (post,)}, tags={name: (post,)},
-        bodies={post.path: body})
-    feeds = FeedBuilder(settings).build(snapshot)
+        real, posts=(post,), categories={name: (post,)}, tags={name: (post,)})
+    bodies = types.SimpleNamespace(body_of=lambda shown: body)
+    feeds = FeedBuilder.from_settings(settings).build(snapshot, bodies)
     # A name with a lone surrogate cannot be UTF-8, so no URL names its feeds.
     assert len(feeds.feeds) == (9 if name == name.encode("utf-8", "replace").decode() else 3)
     for key, document in feeds.feeds.items():
@@ -608,8 +611,8 @@ def test_incremental_ids_follow_edits_of_colliding_posts(before, after):
 
 def test_reloads_with_colliding_ids_give_the_bytes_of_a_fresh_build(site, write):
     settings = settings_for(site)
-    store = Store(settings, clock=lambda: FIXED)
-    builder = FeedBuilder(settings)
+    store = Store.from_settings(settings, clock=lambda: FIXED)
+    builder = FeedBuilder.from_settings(settings)
     write("2022-05-09-old.md", "title: Old\nid: same\ncategories: c")
     write("2022-05-10-mid.md", "title: Mid\nid: same\ntags: t")
     edits = [
@@ -620,24 +623,23 @@ def test_reloads_with_colliding_ids_give_the_bytes_of_a_fresh_build(site, write)
         lambda: write("2022-05-10-mid.md", "title: Mid again\nid: same\ntags: t"),
         lambda: (site / "_posts" / "2022-05-08-older.md").unlink(),
     ]
-    builder.build(store.reload())
+    builder.build(store.reload(), store)
     for edit in edits:
         edit()
         snapshot = store.reload()
-        incremental, fresh = builder.build(snapshot), FeedBuilder(settings).build(snapshot)
+        incremental = builder.build(snapshot, store)
+        fresh = FeedBuilder.from_settings(settings).build(snapshot, store)
         assert {k: d.body for k, d in incremental.feeds.items()} == \
             {k: d.body for k, d in fresh.feeds.items()}
         assert incremental.duplicate_ids == fresh.duplicate_ids
 
 
-def test_tag_uri_of_a_name_without_a_file_date_uses_the_post_date(site, write):
+def test_tag_uri_date_is_the_file_name_date_not_the_post_date(site, write):
     write("2022-05-11-a.md", "title: A\ndate: 2022-05-11 23:30:00 -0100")
     settings = settings_for(site)
-    post = Store(settings, clock=lambda: FIXED).reload().posts[0]
-    odd = dataclasses.replace(post, path="_posts/imported/a.md")
-    assert tag_uri(odd, "news.example.com", settings.zone) == \
-        "tag:news.example.com,2022-05-12:_posts/imported/a.md"
-    assert tag_uri(post, "news.example.com", settings.zone) == \
+    post = Store.from_settings(settings, clock=lambda: FIXED).reload().posts[0]
+    assert post.date.astimezone(CST).date() == dt.date(2022, 5, 12)
+    assert tag_uri(post, "news.example.com") == \
         "tag:news.example.com,2022-05-11:_posts/2022-05-11-a"
 
 
@@ -654,11 +656,9 @@ def test_tag_uri_of_a_name_without_a_file_date_uses_the_post_date(site, write):
     ("_posts/0999-12-31-old.md", "0999-12-31:_posts/0999-12-31-old"),
     ("_posts/2022-1-09-x.md", "2022-01-09:_posts/2022-1-09-x"),
 ])
-def test_tag_uri_date_and_path_are_normalised(site, write, path, expected):
-    write("2022-05-11-a.md", "title: A")
-    post = Store(settings_for(site), clock=lambda: FIXED).reload().posts[0]
-    moved = dataclasses.replace(post, path=path)
-    assert tag_uri(moved, "news.example.com", CST) == f"tag:news.example.com,{expected}"
+def test_tag_uri_date_and_path_are_normalised(site, path, expected):
+    post = make_post(path, {"title": "A"}, ParseOptions.from_settings(settings_for(site)), "d")
+    assert tag_uri(post, "news.example.com") == f"tag:news.example.com,{expected}"
 
 
 # --- determinism and incremental builds ------------------------------------------------------
@@ -667,12 +667,13 @@ SCRIPT = textwrap.dedent("""
     import datetime as dt, hashlib, json, sys
     from feedsvc.config import load_settings
     from feedsvc.feeds import FeedBuilder
-    from feedsvc.store import Store
+    from feedsvc.source import Store
     settings = load_settings({"site_dir": sys.argv[1], "url": "https://news.example.com",
                               "timezone": "Asia/Shanghai", "title": "T", "lang": "zh-CN"},
                              environ={})
     clock = lambda: dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-    feeds = FeedBuilder(settings).build(Store(settings, clock=clock).reload())
+    store = Store.from_settings(settings, clock=clock)
+    feeds = FeedBuilder.from_settings(settings).build(store.reload(), store)
     print(json.dumps([[k.kind, k.name, k.fmt, hashlib.sha256(d.body).hexdigest(),
                        hashlib.sha256(d.gzip).hexdigest()] for k, d in feeds.feeds.items()]))
 """)
@@ -753,11 +754,11 @@ def test_feeds_of_the_sample_and_a_generated_site_keep_their_bytes(tmp_path):
 
 def test_unchanged_snapshot_builds_nothing_and_returns_the_same_documents(site, news):
     settings = settings_for(site)
-    store = Store(settings, clock=lambda: FIXED)
-    builder = FeedBuilder(settings)
-    first = builder.build(store.reload())
+    store = Store.from_settings(settings, clock=lambda: FIXED)
+    builder = FeedBuilder.from_settings(settings)
+    first = builder.build(store.reload(), store)
     assert builder.builds == 21
-    second = builder.build(store.reload())
+    second = builder.build(store.reload(), store)
     assert builder.builds == 21
     for key, document in first.feeds.items():
         assert second.feeds[key] is document
@@ -765,13 +766,13 @@ def test_unchanged_snapshot_builds_nothing_and_returns_the_same_documents(site, 
 
 def test_changing_one_post_rebuilds_only_the_feeds_that_show_it(site, news, write):
     settings = settings_for(site)
-    store = Store(settings, clock=lambda: FIXED)
-    builder = FeedBuilder(settings)
-    first = builder.build(store.reload())
+    store = Store.from_settings(settings, clock=lambda: FIXED)
+    builder = FeedBuilder.from_settings(settings)
+    first = builder.build(store.reload(), store)
     write("2022-05-09-weather.md",
           "title: 雨\ndate: 2022-05-09 07:30:00\ncategories: weather\ntags: 天气\n"
           "image: /img/rain.jpg")
-    second = builder.build(store.reload())
+    second = builder.build(store.reload(), store)
     changed = {(k.kind, k.name) for k in second.feeds if second.feeds[k] is not first.feeds[k]}
     assert changed == {("all", ""), ("category", "weather"), ("tag", "天气")}
     assert builder.builds == 21 + 9
@@ -779,7 +780,7 @@ def test_changing_one_post_rebuilds_only_the_feeds_that_show_it(site, news, writ
 
 
 def test_each_post_version_is_rendered_once(site, news, monkeypatch):
-    import feedsvc.feeds as feeds_module
+    import feedsvc.feeds.entries as feeds_module
     calls = []
     original = feeds_module.render_content
     monkeypatch.setattr(feeds_module, "render_content",
@@ -789,32 +790,32 @@ def test_each_post_version_is_rendered_once(site, news, monkeypatch):
 
 
 def test_a_post_whose_id_moves_is_not_rendered_again(site, write, monkeypatch):
-    import feedsvc.feeds as feeds_module
+    import feedsvc.feeds.entries as feeds_module
     calls = []
     original = feeds_module.render_content
     monkeypatch.setattr(feeds_module, "render_content",
                         lambda *args: calls.append(args) or original(*args))
     settings = settings_for(site)
-    store = Store(settings, clock=lambda: FIXED)
-    builder = FeedBuilder(settings)
+    store = Store.from_settings(settings, clock=lambda: FIXED)
+    builder = FeedBuilder.from_settings(settings)
     write("2022-05-10-mid.md", "title: Mid\nid: same")
-    builder.build(store.reload())
+    builder.build(store.reload(), store)
     write("2022-05-09-old.md", "title: Old\nid: same")   # older: takes the plain id
-    feeds = builder.build(store.reload())
+    feeds = builder.build(store.reload(), store)
     assert [e.id for e in parse(feeds, "all", "", "atom").entries] == ["same#2", "same"]
     assert len(calls) == 2   # Mid once, Old once: Mid's new id needed no rendering
-    fresh = FeedBuilder(settings).build(store.reload())
+    fresh = FeedBuilder.from_settings(settings).build(store.reload(), store)
     assert {k: d.body for k, d in feeds.feeds.items()} == \
         {k: d.body for k, d in fresh.feeds.items()}
 
 
 def test_feeds_and_entries_no_longer_shown_are_dropped(site, news, write):
     settings = settings_for(site)
-    store = Store(settings, clock=lambda: FIXED)
-    builder = FeedBuilder(settings)
-    builder.build(store.reload())
+    store = Store.from_settings(settings, clock=lambda: FIXED)
+    builder = FeedBuilder.from_settings(settings)
+    builder.build(store.reload(), store)
     (site / "_posts" / "2022-05-09-weather.md").unlink()
-    feeds = builder.build(store.reload())
+    feeds = builder.build(store.reload(), store)
     assert ("category", "weather") not in feeds.entries
     assert len(builder._feeds) == len(feeds.entries) == 5
     assert len(builder._entries) == 2

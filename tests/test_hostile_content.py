@@ -27,9 +27,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 from lxml import etree, html
 
-import feedsvc.store
+import feedsvc.source.frontmatter
 from feedsvc.config import load_settings
-from feedsvc.content import clean_text, collapse
+from feedsvc.feeds.content import clean_text, collapse
 from feedsvc.site import Site
 
 LOADERS = {"libyaml": getattr(yaml, "CSafeLoader", yaml.SafeLoader), "pure": yaml.SafeLoader}
@@ -179,7 +179,7 @@ def check_site(site: Site, files: list[str]) -> None:
 @given(site_title=hostile, drawn=st.lists(posts(), min_size=1, max_size=3))
 def test_hostile_text_keeps_every_feed_well_formed(loader, site_title, drawn):
     with tempfile.TemporaryDirectory() as tmp, \
-            mock.patch.object(feedsvc.store, "_Loader", LOADERS[loader]):
+            mock.patch.object(feedsvc.source.frontmatter, "_Loader", LOADERS[loader]):
         root = Path(tmp) / "site"
         files = write_site(root, site_title, drawn)
         site = Site(load_settings({"site_dir": str(root), "auto_reload": False}, environ={}))
@@ -196,7 +196,7 @@ def test_lone_surrogate_in_a_tag_breaks_nothing(tmp_path):
     outcomes = {}
     for loader in sorted(LOADERS):
         root = tmp_path / loader
-        with mock.patch.object(feedsvc.store, "_Loader", LOADERS[loader]):
+        with mock.patch.object(feedsvc.source.frontmatter, "_Loader", LOADERS[loader]):
             files = write_site(root, "Site", [post])
             site = Site(load_settings({"site_dir": str(root), "auto_reload": False},
                                       environ={}))

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from feedsvc.config import load_settings
 from feedsvc.errors import ContentError
-from feedsvc.store import Post, load_post
+from feedsvc.source import ParseOptions, Post
+from feedsvc.source.posts import load_post
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 REL = "_posts/2022-05-11-x.md"
@@ -21,15 +22,16 @@ yaml_like = st.lists(st.one_of(
     st.text(max_size=12)), max_size=30).map("\n".join)
 
 
-def _settings(site: Path):
-    return load_settings({"site_dir": str(site), "url": "https://news.example.com",
-                          "timezone": "Asia/Shanghai"}, environ={})
+def _options(site: Path) -> ParseOptions:
+    return ParseOptions.from_settings(load_settings(
+        {"site_dir": str(site), "url": "https://news.example.com", "timezone": "Asia/Shanghai"},
+        environ={}))
 
 
 def _check(site: Path, data: bytes) -> None:
     (site / REL).write_bytes(data)
     try:
-        post, body = load_post(site, REL, _settings(site))
+        post, body = load_post(REL, _options(site))
     except ContentError as exc:
         assert exc.path == REL and exc.reason
         return
@@ -75,7 +77,7 @@ def test_python_tags_are_refused_not_executed(tmp_path_factory):
     site = _site(tmp_path_factory)
     (site / REL).write_text("---\ntitle: !!python/object/apply:os.system ['touch pwned']\n---\n")
     try:
-        load_post(site, REL, _settings(site))
+        load_post(REL, _options(site))
     except ContentError as exc:
         assert "could not determine a constructor" in exc.reason
     else:
@@ -88,5 +90,5 @@ def test_billion_laughs_is_bounded(tmp_path_factory):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]" for i in range(1, 9)]
     (site / REL).write_text("---\n" + "\n".join(lines) + "\ntitle: T\n---\nbody\n")
-    post, _ = load_post(site, REL, _settings(site))   # aliases share objects: no blow-up
+    post, _ = load_post(REL, _options(site))   # aliases share objects: no blow-up
     assert post is not None and post.title == "T"

@@ -52,7 +52,7 @@ def web(news):
 
 @pytest.fixture
 def site(news):
-    return news.extensions["feedsvc"]
+    return news.state.site
 
 
 def assert_no_leak(response) -> None:

@@ -129,7 +129,7 @@ def test_nginx_serves_the_export_with_the_services_bytes_and_types(tmp_path, ngi
     out = tmp_path / "public" / "feeds"
     assert main(["build", "--site", str(site_dir), "--out", str(out)]) == 0
     app = create_app({"site_dir": str(site_dir), "auto_reload": False})
-    site = app.extensions["feedsvc"]
+    site = app.state.site
     documents = site.current.documents
     urls = every_url(site.current.snapshot)
     assert set(urls) == set(documents)     # every document is checked below

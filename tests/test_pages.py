@@ -5,8 +5,8 @@ from lxml import etree, html
 
 from feedsvc.config import load_settings
 from feedsvc.feeds import FeedBuilder
-from feedsvc.pages import PageBuilder, render_pages
-from feedsvc.store import Store
+from feedsvc.pages import PageBuilder
+from feedsvc.source import Store
 from feedsvc.urls import OPML_PATH, page_path
 
 from conftest import NOW
@@ -15,14 +15,14 @@ from conftest import NOW
 def build(site_dir, **overrides):
     """Return (settings, store, feed builder, page builder) for *site_dir*."""
     settings = load_settings({"site_dir": str(site_dir), **overrides}, environ={})
-    store = Store(settings, clock=lambda: NOW)
-    return settings, store, FeedBuilder(settings), PageBuilder(settings)
+    store = Store.from_settings(settings, clock=lambda: NOW)
+    return settings, store, FeedBuilder.from_settings(settings), PageBuilder(settings)
 
 
 def pages_of(site_dir, **overrides):
     settings, store, feeds, pages = build(site_dir, **overrides)
     snapshot = store.reload()
-    return pages.build(snapshot, feeds.build(snapshot))
+    return pages.build(snapshot, feeds.build(snapshot, store))
 
 
 def links(document):
@@ -135,10 +135,10 @@ def test_unchanged_reload_renders_nothing(write_post, site_dir):
     write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="news", tags="t2")
     settings, store, feeds, pages = build(site_dir)
     snapshot = store.reload()
-    first = pages.build(snapshot, feeds.build(snapshot))
+    first = pages.build(snapshot, feeds.build(snapshot, store))
     assert pages.rendered == 6   # index, OPML, 2 categories, 2 tags
     snapshot = store.reload()
-    second = pages.build(snapshot, feeds.build(snapshot))
+    second = pages.build(snapshot, feeds.build(snapshot, store))
     assert pages.rendered == 6
     assert all(second[p] is first[p] for p in first)
 
@@ -148,20 +148,26 @@ def test_a_new_post_rerenders_only_the_pages_it_shows_on(write_post, site_dir):
     write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="news", tags="t2")
     settings, store, feeds, pages = build(site_dir)
     snapshot = store.reload()
-    first = pages.build(snapshot, feeds.build(snapshot))
+    first = pages.build(snapshot, feeds.build(snapshot, store))
     write_post("c", title="C", date="2022-05-13 10:00:00 +0800", categories="news")
     snapshot = store.reload()
-    second = pages.build(snapshot, feeds.build(snapshot))
+    second = pages.build(snapshot, feeds.build(snapshot, store))
     changed = sorted(p for p in first if second[p] is not first[p])
     assert changed == ["/", "/feeds.opml", page_path("category", "news", encoded=False)]
     assert pages.rendered == 6 + 3
 
 
-def test_render_pages_is_the_one_shot_build(write_post, site_dir):
-    write_post("a", title="A", categories="metro")
-    settings, store, feeds, _ = build(site_dir)
+def test_incremental_pages_have_the_bytes_of_a_fresh_build(write_post, site_dir):
+    write_post("a", title="A", categories="metro", tags="t1")
+    write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="news", tags="t1")
+    settings, store, feeds, pages = build(site_dir)
     snapshot = store.reload()
-    feed_set = feeds.build(snapshot)
-    one_shot = render_pages(settings, snapshot, feed_set)
-    built = PageBuilder(settings).build(snapshot, feed_set)
-    assert {p: d.body for p, d in one_shot.items()} == {p: d.body for p, d in built.items()}
+    pages.build(snapshot, feeds.build(snapshot, store))
+    write_post("b", title="B edited", date="2022-05-12 10:00:00 +0800", categories="metro")
+    write_post("c", title="C", date="2022-05-13 10:00:00 +0800", categories="news")
+    snapshot = store.reload()
+    feed_set = feeds.build(snapshot, store)
+    incremental = pages.build(snapshot, feed_set)
+    fresh = PageBuilder(settings).build(snapshot, feed_set)
+    assert 0 < pages.rendered - 6 < len(fresh)   # some pages were reused, some rendered
+    assert {p: d.body for p, d in incremental.items()} == {p: d.body for p, d in fresh.items()}

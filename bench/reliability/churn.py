@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from feedsvc.config import load_settings  # noqa: E402
-from feedsvc.store import Store  # noqa: E402
+from feedsvc.source import Store  # noqa: E402
 
 ZONE = dt.timezone(dt.timedelta(hours=8))
 FIRST_DATE = dt.datetime(2024, 6, 1, 8, 0, tzinfo=ZONE)   # after everything make_store writes
@@ -73,7 +73,7 @@ class Churn:
     def _read_store(self) -> None:
         settings = load_settings({"site_dir": str(self.site), "auto_reload": False},
                                  environ={})
-        snapshot = Store(settings).reload()
+        snapshot = Store.from_settings(settings).reload()
         for post in snapshot.posts:
             self._track(Live(post.path, post.categories, post.tags, post.title, False),
                         touched=False)

@@ -1,0 +1,254 @@
+"""The format layer: write one feed as RSS 2.0, Atom 1.0 or JSON Feed 1.1.
+
+The writers take plain values, a :class:`FeedMeta` and :class:`Entry` records, and know
+nothing of the store, the builder or the web (as Django's ``utils/feedgenerator.py``). This
+is the only module that imports feedgen. feedgen 1.0.0 (see setup.cfg) is used for the RSS
+and Atom skeleton and corrected where it is wrong for us (see docs/feeds.md):
+
+- it fills ``lastBuildDate``/``updated`` with now(): the newest entry's instant is written
+  instead, so identical input gives identical bytes;
+- its RFC 822 formatter calls ``locale.setlocale`` without a lock (not thread-safe): it is
+  never handed an RSS date; RSS dates are written with :func:`dates.format_rfc822`;
+- it drops the attributes of Atom entry links (feedgen #135): they are set afterwards;
+- it adds ``<generator>``/``<docs>`` and prepends entries: both are turned off.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import json
+from collections.abc import Sequence
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from ..dates import UTC, format_rfc822, format_rfc3339
+from ..documents import CONTENT_TYPES
+from ..urls import FORMATS, feed_path
+from .content import clean_text
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+# Atom requires feed <updated>; an empty feed (only the global feed of an empty store)
+# says 1970-01-01T00:00:00Z rather than the build time, which would change its bytes.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_MEDIA_TYPES = {fmt: CONTENT_TYPES[fmt].split(";")[0] for fmt in FORMATS}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Entry:
+    """One post as every feed format shows it; text fields hold only XML 1.0 characters."""
+
+    id: str
+    title: str
+    link: str                      # absolute URL of the post
+    published: dt.datetime
+    updated: dt.datetime
+    summary: str                   # plain text
+    content_html: str              # sanitised HTML; "" when the post is excerpt-only
+    categories: tuple[str, ...]    # exactly as in front matter (they name feeds)
+    tags: tuple[str, ...]
+    author: str                    # the post's author, else the site's, else ""
+    image: str                     # absolute URL, or ""
+    path: str                      # the post's file, relative to the site root
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedMeta:
+    """What a feed says about itself."""
+
+    kind: str
+    name: str
+    title: str
+    subtitle: str
+    home: str            # the site's page for this feed (rel="alternate")
+    service_url: str     # public URL of feedsvc, for rel="self"
+    language: str
+    author: str
+    category_scheme: str
+    tag_scheme: str
+
+    def self_url(self, fmt: str) -> str:
+        """Return the public URL of this feed in *fmt*."""
+        return self.service_url + feed_path(self.kind, self.name, fmt)
+
+
+def feed_updated(entries: Sequence[Entry]) -> dt.datetime | None:
+    """Return a feed's updated instant: its newest entry's (never the build time)."""
+    return max((entry.updated for entry in entries), default=None)
+
+
+# --- RSS 2.0 ---------------------------------------------------------------------------------
+
+class _Generator(FeedGenerator):
+    """feedgen's generator, minus the parts that make output vary between runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # feedgen 1.0.0 feed.py:73 sets lastBuildDate to now() and there is no public way
+        # to unset it; left set, rss_str() would print the build time through formatRFC2822,
+        # which switches the process locale (not thread-safe). The builder writes it.
+        self._FeedGenerator__rss_lastBuildDate = None
+        self.generator("")   # no <generator>: a version in it would change bytes on upgrade
+        self.docs("")        # no <docs>
+
+    def add_entry(self, feedEntry=None, order: str = "append"):  # noqa: N803 - feedgen's name
+        """Add an entry after the others (feedgen prepends by default)."""
+        return super().add_entry(feedEntry, order=order)
+
+
+def _generator(meta: FeedMeta, fmt: str) -> _Generator:
+    """Return a generator with the feed-level metadata shared by RSS and Atom."""
+    generator = _Generator()
+    generator.title(meta.title)
+    generator.id(meta.self_url("atom"))
+    generator.subtitle(meta.subtitle)   # also RSS <description>, which must not be empty
+    generator.link(href=meta.self_url(fmt), rel="self", type=_MEDIA_TYPES[fmt])
+    # Last: feedgen takes RSS <link> from the last link() call.
+    generator.link(href=meta.home, rel="alternate", type="text/html")
+    if meta.language:
+        generator.language(meta.language)
+    return generator
+
+
+def render_rss(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> bytes:
+    """Return the RSS 2.0 document of a feed."""
+    generator = _generator(meta, "rss")
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.load_extension("media", atom=False, rss=True)
+    for entry in entries:
+        item = generator.add_entry()
+        item.title(entry.title)
+        item.link(href=entry.link, rel="alternate")
+        item.guid(entry.id, permalink=False)
+        if entry.summary:   # RSS <description> is HTML: the plain summary is escaped once more
+            item.description(html.escape(entry.summary, quote=False))
+        if entry.content_html:
+            item.content(entry.content_html)   # content:encoded
+        for name, domain in _labels(entry):
+            item.category(term=clean_text(name), scheme=domain)   # scheme -> RSS domain
+        if entry.author:
+            item.dc.dc_creator(entry.author)
+        if entry.image:
+            item.media.thumbnail(url=entry.image, group=None)
+    root = _reparse(generator.rss_str())
+    _date_rss(root, entries, zone)
+    return _serialise(root)
+
+
+def _labels(entry: Entry) -> list[tuple[str, str]]:
+    """Return (name, "category" | "tag") for each category, then each tag, of an entry."""
+    return [(c, "category") for c in entry.categories] + [(t, "tag") for t in entry.tags]
+
+
+def _date_rss(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -> None:
+    """Write the RSS dates feedgen was not given (see :class:`_Generator`)."""
+    channel = root.find("channel")
+    items = channel.findall("item")
+    updated = feed_updated(entries)
+    if updated is not None:
+        position = channel.index(items[0]) if items else len(channel)
+        for offset, tag in enumerate(("lastBuildDate", "pubDate")):
+            element = etree.Element(tag)
+            element.text = format_rfc822(updated, zone)
+            channel.insert(position + offset, element)
+    for item, entry in zip(items, entries, strict=True):
+        etree.SubElement(item, "pubDate").text = format_rfc822(entry.published, zone)
+
+
+# --- Atom 1.0 --------------------------------------------------------------------------------
+
+def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> bytes:
+    """Return the Atom 1.0 document of a feed."""
+    generator = _generator(meta, "atom")
+    generator.load_extension("media", atom=True, rss=False)
+    generator.author({"name": meta.author})
+    generator.updated(feed_updated(entries) or EPOCH)
+    for entry in entries:
+        item = generator.add_entry()
+        item.id(entry.id)
+        item.title(entry.title)
+        item.updated(entry.updated)
+        item.published(entry.published)
+        item.link(href=entry.link, rel="alternate", type="text/html")
+        if entry.author:
+            item.author({"name": entry.author})
+        if entry.summary:
+            item.summary(entry.summary)
+        if entry.content_html:
+            item.content(entry.content_html, type="html")
+        for name, kind in _labels(entry):
+            scheme = meta.category_scheme if kind == "category" else meta.tag_scheme
+            item.category(term=clean_text(name), scheme=scheme)
+        if entry.image:
+            item.media.thumbnail(url=entry.image, group=None)
+    root = _reparse(generator.atom_str())
+    _fix_atom(root, entries, zone)
+    return _serialise(root)
+
+
+def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -> None:
+    """Restore entry link attributes (feedgen #135) and write every date in the site zone."""
+    atom = f"{{{ATOM_NS}}}"
+    root.find(atom + "updated").text = format_rfc3339(feed_updated(entries) or EPOCH, zone)
+    elements = root.findall(atom + "entry")
+    for element, entry in zip(elements, entries, strict=True):
+        link = element.find(atom + "link")
+        link.set("rel", "alternate")
+        link.set("type", "text/html")
+        element.find(atom + "updated").text = format_rfc3339(entry.updated, zone)
+        element.find(atom + "published").text = format_rfc3339(entry.published, zone)
+
+
+def _reparse(document: bytes) -> etree._Element:
+    """Return feedgen's output as a tree to correct (a new parser: threads must not share one)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    return etree.fromstring(document, parser)
+
+
+def _serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+
+
+# --- JSON Feed 1.1 ---------------------------------------------------------------------------
+
+def render_json(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> bytes:
+    """Return the JSON Feed 1.1 document of a feed (keys in a fixed order, UTF-8)."""
+    feed: dict[str, object] = {
+        "version": JSON_FEED_VERSION,
+        "title": meta.title,
+        "home_page_url": meta.home,
+        "feed_url": meta.self_url("json"),
+        "description": meta.subtitle,
+    }
+    if meta.language:
+        feed["language"] = meta.language
+    feed["authors"] = [{"name": meta.author}]
+    feed["items"] = [_json_item(entry, zone) for entry in entries]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _json_item(entry: Entry, zone: dt.tzinfo) -> dict[str, object]:
+    item: dict[str, object] = {"id": entry.id, "url": entry.link, "title": entry.title}
+    if entry.content_html:
+        item["content_html"] = entry.content_html
+    else:   # JSON Feed 1.1: an item has content_html or content_text
+        item["content_text"] = entry.summary
+    item["summary"] = entry.summary
+    if entry.image:
+        item["image"] = entry.image
+    item["date_published"] = format_rfc3339(entry.published, zone)
+    item["date_modified"] = format_rfc3339(entry.updated, zone)
+    if entry.author:
+        item["authors"] = [{"name": entry.author}]
+    categories = [clean_text(name) for name in entry.categories]
+    tags = [clean_text(name) for name in entry.tags]
+    item["tags"] = list(dict.fromkeys(categories + tags))
+    item["_feedsvc"] = {"about": "https://jsonfeed.org/version/1.1#extensions",
+                        "categories": categories, "tags": tags}
+    return item
+
+
+RENDERERS = {"rss": render_rss, "atom": render_atom, "json": render_json}
+

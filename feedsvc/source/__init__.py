@@ -1,0 +1,16 @@
+"""The source layer: read a Jekyll site's ``_posts/`` into immutable snapshots.
+
+Owns: the records (``Post``, ``Snapshot``, ``ParseOptions``), finding post files (``scan``),
+learning which changed (``inotify``), front matter, building a post (``posts``), permalinks,
+the category and tag indexes, the parse cache and the store that ties them together.
+
+May import: the standard library, PyYAML, inotify_simple, and the shared nouns of
+``feedsvc`` (``config``, ``dates``, ``errors``). Never ``feedsvc.feeds``, ``feedsvc.pages``,
+``feedsvc.site`` or ``feedsvc.web``, and never Flask or Werkzeug.
+"""
+from __future__ import annotations
+
+from .model import BodyReader, ParseOptions, Post, Snapshot
+from .store import Store
+
+__all__ = ["BodyReader", "ParseOptions", "Post", "Snapshot", "Store"]

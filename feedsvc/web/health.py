@@ -1,0 +1,50 @@
+"""The health check: is a snapshot published, and how old is it (``/healthz``)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from ..dates import UTC, format_rfc3339
+from ..site import Site
+
+
+def snapshot_age(site: Site) -> float | None:
+    """Return the seconds since the last successful reload, or None before the first."""
+    last = site.status.last_success
+    return None if last is None else max(0.0, (site.clock() - last).total_seconds())
+
+
+def health(site: Site) -> tuple[int, dict[str, object]]:
+    """Return the status code and JSON body of /healthz."""
+    status, current = site.status, site.current
+    age = snapshot_age(site)
+    if current is None or age is None:
+        state, code = "starting", 503
+    elif age > site.settings.stale_after:
+        state, code = "degraded", 503
+    else:
+        state, code = "ok", 200
+    snapshot = None if current is None else current.snapshot
+    body = {
+        "status": state,
+        "posts": None if snapshot is None else len(snapshot.posts),
+        "categories": None if snapshot is None else len(snapshot.categories),
+        "tags": None if snapshot is None else len(snapshot.tags),
+        "broken_posts": None if snapshot is None else len(snapshot.errors),
+        "pending_posts": None if snapshot is None else snapshot.pending,
+        "last_reload": _rfc3339(status.last_success),
+        "last_reload_seconds": _rounded(status.last_duration),
+        "snapshot_age_seconds": _rounded(age),
+        "last_error": status.last_error,
+        "last_failure": _rfc3339(status.last_failure),
+        "failures": status.failures,
+    }
+    return code, body
+
+
+def _rfc3339(value: dt.datetime | None) -> str | None:
+    return None if value is None else format_rfc3339(value, UTC)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
