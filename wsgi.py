@@ -1,4 +1,4 @@
-"""The WSGI entry point: ``gunicorn wsgi:app`` (``feedsvc serve`` does the same for you)."""
-from feedsvc import create_app
+"""The WSGI entry point in a checkout: ``gunicorn wsgi:app`` (installed: ``feedsvc.wsgi:app``)."""
+from feedsvc.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

@@ -1,6 +1,7 @@
 """feedsvc: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for Jekyll-style ``_posts/`` content stores."""
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
 from collections.abc import Mapping
@@ -11,6 +12,11 @@ if TYPE_CHECKING:  # the store and builder never need Flask; import it only for 
     from .web import FeedsvcApp
 
 log = logging.getLogger(__name__)
+
+try:
+    __version__ = importlib.metadata.version("feedsvc")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+    __version__ = "0+unknown"
 
 
 def create_app(config: Mapping[str, Any] | None = None, *,
@@ -26,13 +32,15 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     """
     from .config import load_settings
     from .dates import utc_now
+    from .logs import configure_logging
     from .scheduler import attach as attach_scheduler
     from .site import Site
     from .web import FeedsvcApp, Metrics, init_app, install_fast_path
 
     settings = load_settings(config, config_file=config_file)
+    configure_logging(settings.log_level, settings.log_format)
     app = FeedsvcApp(__name__, static_folder=None)
-    metrics = Metrics()
+    metrics = Metrics(__version__)
     site = Site(settings, clock or utc_now, on_reload=metrics.observe_reload)
     metrics.register_site(site)
     if site.try_reload() is None:   # Site.reload logged and recorded why; /healthz shows it

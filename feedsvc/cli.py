@@ -5,13 +5,16 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
-from .config import SETTINGS, Settings, load_settings
+from . import __version__
+from .config import ENV_SERVE_PREFIX, SETTINGS, Settings, did_you_mean, load_settings
 from .errors import ConfigError
+from .logs import configure_logging
 from .source import Store
 
 
@@ -61,11 +64,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the site under gunicorn (or granian) until stopped (docs/service.md)."""
     from .server import serve  # gunicorn is only needed here
-    settings = _settings(args)  # check the settings once, before any worker starts
-    logging.getLogger().setLevel(settings.log_level)
-    return serve({"site_dir": args.site}, args.config, host=args.host, port=args.port,
+    overrides = {"site_dir": args.site, "log_format": args.log_format}
+    # Check the settings once, before any worker starts.
+    settings = load_settings(overrides, config_file=args.config)
+    configure_logging(settings.log_level, settings.log_format)
+    return serve(overrides, args.config, host=args.host, port=args.port,
                  workers=args.workers, log_level=settings.log_level, server=args.server,
-                 threads=args.threads, access_log=args.access_log)
+                 threads=args.threads, access_log=args.access_log,
+                 log_format=settings.log_format)
 
 
 def _number(low: int, high: int) -> Callable[[str], int]:
@@ -126,6 +132,7 @@ def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="feedsvc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"feedsvc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     config = commands.add_parser("config", help="print the effective configuration")
     _site_args(config)
@@ -136,20 +143,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
     serve = commands.add_parser("serve", help="serve the feeds under gunicorn (or granian)")
     _site_args(serve)
-    serve.add_argument("--host", default="127.0.0.1",
+    env = _serve_environment()
+    serve.add_argument("--host", default=env.get("host", "127.0.0.1"),
                        help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=_number(1, 65535), default=8000,
+    serve.add_argument("--port", type=_number(1, 65535), default=env.get("port", "8000"),
                        help="port (default: %(default)s)")
-    serve.add_argument("--workers", type=_number(1, 64), default=2,
+    serve.add_argument("--workers", type=_number(1, 64), default=env.get("workers", "2"),
                        help="worker processes (default: %(default)s)")
-    serve.add_argument("--threads", type=_number(1, 64), default=4,
+    serve.add_argument("--threads", type=_number(1, 64), default=env.get("threads", "4"),
                        help="threads per worker; 1 runs gunicorn's sync worker, which closes "
                        "every connection (default: %(default)s)")
-    serve.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+    serve.add_argument("--server", choices=("gunicorn", "granian"),
+                       default=env.get("server", "gunicorn"),
                        help="WSGI server; granian needs the 'granian' extra "
                        "(default: %(default)s)")
-    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
+    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction,
+                       default=_flag(env.get("access_log", "true"), "ACCESS_LOG"),
                        help="one line per request on stderr (default: on)")
+    serve.add_argument("--log-format", choices=("text", "json"), default=None,
+                       help="text, or one JSON object per line, access lines included "
+                       "(default: the log_format setting)")
     serve.set_defaults(func=cmd_serve)
     build = commands.add_parser("build", help="export the feeds, pages and OPML as static "
                                 "files (plus .gz), swapped in atomically")
@@ -164,11 +177,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SERVE_OPTIONS = ("host", "port", "workers", "threads", "server", "access_log")
+
+
+def _serve_environment() -> dict[str, str]:
+    """Return feedsvc serve's options given as FEEDSVC_SERVE_<OPTION> (flags still win).
+
+    Not FEEDSVC_PORT or FEEDSVC_SERVICE_*: Kubernetes sets those for a Service named feedsvc.
+    """
+    given = {}
+    for name, value in os.environ.items():
+        if not name.startswith(ENV_SERVE_PREFIX):
+            continue
+        option = name[len(ENV_SERVE_PREFIX):].lower()
+        if option in SERVE_OPTIONS:
+            given[option] = value
+        else:
+            logging.getLogger(__name__).warning(
+                "ignoring unknown environment variable %s%s", name,
+                did_you_mean(option, SERVE_OPTIONS, ENV_SERVE_PREFIX))
+    return given
+
+
+def _flag(text: str, option: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(ENV_SERVE_PREFIX + option, f"must be true or false, got {text!r}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the feedsvc command; a bad config prints the key at fault and exits 2."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
+    try:
+        args = build_parser().parse_args(argv)
+    except ConfigError as exc:
+        print(f"feedsvc: bad configuration: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except ConfigError as exc:

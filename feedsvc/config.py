@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import functools
+import logging
 import os
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,14 @@ SAMPLE_SITE = PACKAGE_DIR / "sample_site"
 DEFAULT_CONFIG_FILE = PACKAGE_DIR.parent / "config" / "feedsvc.yaml"
 ENV_PREFIX = "FEEDSVC_"
 ENV_CONFIG = "FEEDSVC_CONFIG"
+# `feedsvc serve`'s own options (FEEDSVC_SERVE_PORT...): read by the command, not settings.
+ENV_SERVE_PREFIX = "FEEDSVC_SERVE_"
+# What Kubernetes injects for a Service named "feedsvc" (service links: FEEDSVC_PORT,
+# FEEDSVC_SERVICE_HOST, FEEDSVC_PORT_8000_TCP_ADDR...): never feedsvc's, ignored quietly.
+_SERVICE_LINK = re.compile(r"FEEDSVC_(SERVICE_HOST|SERVICE_PORT(_\w+)?"
+                           r"|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)\Z")
+
+log = logging.getLogger(__name__)
 
 
 def _text(value: Any) -> str:
@@ -159,6 +170,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_dir", "", _path_or_empty,
             "Folder for the persistent parse cache; empty: no cache."),
     Setting("log_level", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "Logging level."),
+    Setting("log_format", "text", _choice("text", "json"),
+            "Log lines as text, or as one JSON object per line (access lines included)."),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 SITE_META = tuple(s.name for s in SETTINGS if s.site_meta)
@@ -192,6 +205,7 @@ class Settings:
     watch: bool
     cache_dir: str
     log_level: str
+    log_format: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
     @functools.cached_property
@@ -235,23 +249,41 @@ def _read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
 
 
 def _env_layer(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the settings given as FEEDSVC_<KEY>; warn of unknown ones, never fail on them.
+
+    The environment is shared with whatever runs us (Kubernetes adds FEEDSVC_* service links
+    for a Service named feedsvc), so an unknown variable is a warning naming the closest
+    key; an unknown key in a config file, which is ours alone, stays an error.
+    """
     layer = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG:
+        if (not name.startswith(ENV_PREFIX) or name == ENV_CONFIG
+                or name.startswith(ENV_SERVE_PREFIX)):
             continue
         key = name[len(ENV_PREFIX):].lower()
-        if key not in BY_NAME:
-            raise ConfigError(name, "unknown environment variable; "
-                              "run 'feedsvc config' to list the keys")
-        layer[key] = value
+        if key in BY_NAME:
+            layer[key] = value
+        elif _SERVICE_LINK.match(name):
+            log.debug("ignoring %s: a Kubernetes service link, not a feedsvc setting", name)
+        else:
+            log.warning("ignoring unknown environment variable %s%s", name,
+                        did_you_mean(key, BY_NAME, ENV_PREFIX))
     return layer
+
+
+def did_you_mean(key: str, known: Iterable[str], prefix: str = "") -> str:
+    """Return "; did you mean PREFIX<KEY>?" for the known key closest to *key*, or a hint."""
+    close = difflib.get_close_matches(key.lower(), list(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {prefix}{close[0].upper() if prefix else close[0]}?"
+    return "; run 'feedsvc config' to list the keys"
 
 
 def _check_keys(layer: Mapping[str, Any], source: str) -> None:
     for key in layer:
         if key not in BY_NAME:
-            raise ConfigError(str(key), f"unknown key in {source}; "
-                              "run 'feedsvc config' to list the keys")
+            raise ConfigError(str(key), f"unknown key in {source}"
+                              f"{did_you_mean(str(key), BY_NAME)}")
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,

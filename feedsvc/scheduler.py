@@ -76,6 +76,7 @@ class ReloadScheduler:
             self.wanted = True
             if self.running:
                 return
+            _quiet_apscheduler()   # before add_job: "Adding job tentatively" is INFO
             scheduler = BackgroundScheduler(
                 timezone=dt.timezone.utc,
                 # One worker: reloads never overlap, whichever job asked for them.
@@ -84,7 +85,6 @@ class ReloadScheduler:
             scheduler.add_job(
                 self.run_reload, "interval", seconds=self.interval, id=RELOAD_JOB,
                 name="reload the content store", next_run_time=first, **_NEVER_DROP)
-            _quiet_apscheduler()
             scheduler.start()
             self._scheduler, self._pid = scheduler, os.getpid()
             _install_process_hooks()
@@ -195,7 +195,7 @@ def _install_process_hooks() -> None:
 
 
 def _quiet_apscheduler() -> None:
-    """Keep APScheduler's warnings but not its two INFO lines per run, unless configured."""
+    """Keep APScheduler's warnings but not its INFO lines, unless configured."""
     # "Running job ..." and "... executed successfully" for every reload of every worker
     # would drown the service log; a failure is logged here, with its cause.
     apscheduler_log = logging.getLogger("apscheduler")

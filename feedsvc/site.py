@@ -52,7 +52,8 @@ class ReloadStatus:
     reloads: int = 0                    # successful reloads since start
 
 
-ReloadHook = Callable[[Published, ReloadStatus], None]
+# Called after every reload: with what it published, or None when it failed.
+ReloadHook = Callable[[Published | None, ReloadStatus], None]
 
 
 def route_documents(feeds: FeedSet, pages: Mapping[str, Document]) -> dict[str, Document]:
@@ -77,7 +78,7 @@ class Site:
         self.pages = PageBuilder(settings)
         self.current: Published | None = None
         self.status = ReloadStatus()
-        self.on_reload = on_reload      # called after each successful reload
+        self.on_reload = on_reload      # called after each reload, failed ones too
         self._lock = threading.Lock()   # one reload at a time, whoever calls it
 
     def reload(self) -> Published:
@@ -128,6 +129,8 @@ class Site:
         self.status = dataclasses.replace(
             self.status, last_failure=self.clock(), last_error=reason,
             failures=self.status.failures + 1)
+        if self.on_reload is not None:
+            self.on_reload(None, self.status)
 
     def document(self, path: str) -> Document | None:
         """Return the document served at decoded *path*, or None."""

@@ -1,6 +1,8 @@
 """Settings: layers in order, site metadata from _config.yml, bad values name the key."""
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 import pytest
@@ -100,10 +102,33 @@ def test_unknown_key_in_file_is_an_error(site):
     assert caught.value.key == "feed_limt"
 
 
-def test_unknown_environment_variable_is_an_error(site):
+def test_unknown_environment_variable_is_a_warning_naming_the_closest_key(site, caplog):
+    with caplog.at_level(logging.WARNING, logger="feedsvc.config"):
+        settings = load_settings({"site_dir": str(site)},
+                                 environ={"FEEDSVC_FEEDLIMIT": "5", "FEEDSVC_TITLE": "T"})
+    assert settings.feed_limit == 20 and settings.title == "T"
+    assert caplog.messages == ["ignoring unknown environment variable FEEDSVC_FEEDLIMIT; "
+                               "did you mean FEEDSVC_FEED_LIMIT?"]
+
+
+def test_kubernetes_service_links_are_ignored_quietly(site, caplog):
+    injected = {"FEEDSVC_PORT": "tcp://10.0.0.1:8000", "FEEDSVC_SERVICE_HOST": "10.0.0.1",
+                "FEEDSVC_SERVICE_PORT": "8000", "FEEDSVC_SERVICE_PORT_HTTP": "8000",
+                "FEEDSVC_PORT_8000_TCP": "tcp://10.0.0.1:8000",
+                "FEEDSVC_PORT_8000_TCP_PROTO": "tcp", "FEEDSVC_PORT_8000_TCP_PORT": "8000",
+                "FEEDSVC_PORT_8000_TCP_ADDR": "10.0.0.1"}
+    with caplog.at_level(logging.DEBUG, logger="feedsvc.config"):
+        load_settings({"site_dir": str(site)}, environ=injected)
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG] * len(injected)
+
+
+def test_unknown_key_in_a_config_file_stays_fatal_and_suggests_the_key(site, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("feedlimit: 5\n")
     with pytest.raises(ConfigError) as caught:
-        load_settings({"site_dir": str(site)}, environ={"FEEDSVC_FEEDLIMIT": "5"})
-    assert caught.value.key == "FEEDSVC_FEEDLIMIT"
+        load_settings({"site_dir": str(site)}, config_file=config, environ={})
+    assert caught.value.key == "feedlimit"
+    assert "did you mean feed_limit?" in str(caught.value)
 
 
 def test_bad_value_in_environment_names_key_and_source(site):

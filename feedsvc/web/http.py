@@ -21,7 +21,8 @@ PLAIN = "text/plain; charset=utf-8"
 PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'")
 # The only values of the route label: never the raw path (unbounded label cardinality).
-ROUTES = ("feed", "page", "opml", "healthz", "metrics", "not_found", "unavailable", "other")
+ROUTES = ("feed", "page", "opml", "healthz", "livez", "readyz", "metrics", "not_found",
+          "unavailable", "other")
 ROUTE_OF_TYPE = {CONTENT_TYPES["html"]: "page", CONTENT_TYPES["opml"]: "opml"}
 
 

@@ -1,70 +1,143 @@
-"""Prometheus metrics: requests by route and status, reload durations, the site's gauges."""
+"""Prometheus metrics that add up across worker processes.
+
+Under ``feedsvc serve`` (and ``gunicorn -c python:feedsvc.gunicorn_conf``) every worker
+writes its metrics to files in one ``PROMETHEUS_MULTIPROC_DIR`` that feedsvc creates and
+removes itself, and a scrape answered by any worker reads them all (prometheus_client's
+multiprocess mode): counters are summed over every process that ever ran, so they never go
+backwards between scrapes; the site's gauges are the most recent value any worker wrote, so
+they are reported once, not per worker; process figures are per worker (a ``pid`` label).
+Without that directory (one process, tests) the same metrics live in the app's registry,
+with prometheus_client's process and platform collectors.
+"""
 from __future__ import annotations
 
+import os
+import platform
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector,
+                               ProcessCollector, generate_latest, multiprocess)
+from prometheus_client.core import GaugeMetricFamily
 
 from ..site import Published, ReloadStatus, Site
 from .health import snapshot_age
 
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+RELOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# name -> (help, what of a published snapshot)
+SITE_GAUGES = {
+    "feedsvc_posts": ("Published posts.", lambda s: len(s.posts)),
+    "feedsvc_broken_posts": ("Post files that could not be read.", lambda s: len(s.errors)),
+    "feedsvc_pending_posts": ("Posts dated in the future.", lambda s: s.pending),
+    "feedsvc_categories": ("Categories.", lambda s: len(s.categories)),
+    "feedsvc_tags": ("Tags.", lambda s: len(s.tags)),
+}
+# prometheus_client's process metrics, kept per worker in multiprocess mode.
+WORKER_FIGURES = {
+    "process_resident_memory_bytes": "feedsvc_worker_resident_memory_bytes",
+    "process_cpu_seconds_total": "feedsvc_worker_cpu_seconds",
+    "process_start_time_seconds": "feedsvc_worker_start_time_seconds",
+    "process_open_fds": "feedsvc_worker_open_fds",
+}
+
+
+def multiprocess_dir() -> str | None:
+    """Return the multiprocess metrics folder of this process, or None."""
+    return os.environ.get(MULTIPROCESS_ENV) or None
+
 
 class Metrics:
-    """The Prometheus metrics of one app, in its own registry (one per app and process)."""
+    """The Prometheus metrics of one app (in files shared by every worker, when there are)."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: str = "") -> None:
+        self.folder = multiprocess_dir()
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "feedsvc_http_requests", "HTTP requests answered, by route and status.",
-            ["route", "status"], registry=self.registry)
-        self.reload_seconds = Histogram(
-            "feedsvc_reload_duration_seconds", "Duration of successful reloads.",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-            registry=self.registry)
+        registry = self.registry
+        self.requests = Counter("feedsvc_http_requests",
+                                "HTTP requests answered, by route and status.",
+                                ["route", "status"], registry=registry)
+        self.reload_seconds = Histogram("feedsvc_reload_duration_seconds",
+                                        "Duration of successful reloads.",
+                                        buckets=RELOAD_BUCKETS, registry=registry)
+        self.reloads = Counter("feedsvc_reloads", "Successful reloads.", registry=registry)
+        self.reload_failures = Counter("feedsvc_reload_failures", "Failed reloads.",
+                                       registry=registry)
+        self.site_gauges = {name: Gauge(name, text, registry=registry,
+                                        multiprocess_mode="mostrecent")
+                            for name, (text, _) in SITE_GAUGES.items()}
+        self.last_reload = Gauge("feedsvc_last_reload_timestamp_seconds",
+                                 "When the last reload succeeded.", registry=registry,
+                                 multiprocess_mode="mostrecent")
+        build = Gauge("feedsvc_build_info", "feedsvc's version (the value is always 1).",
+                      ["version", "python"], registry=registry, multiprocess_mode="max")
+        build.labels(version, platform.python_version()).set(1)
+        self._process = ProcessCollector(registry=None)
+        if self.folder is None:
+            registry.register(self._process)
+            PlatformCollector(registry=registry)
+            self.worker = {}
+        else:
+            self.worker = {source: Gauge(name, f"This worker's {source}.", registry=registry,
+                                         multiprocess_mode="liveall")
+                           for source, name in WORKER_FIGURES.items()}
+        self._live: CollectorRegistry | None = None
 
     def register_site(self, site: Site) -> None:
-        """Report *site*'s snapshot and reload status on every scrape."""
-        self.registry.register(SiteCollector(site))
+        """Report *site*'s readiness and snapshot age on every scrape."""
+        if self.folder is None:
+            self.registry.register(SiteCollector(site))
+        else:
+            self._live = CollectorRegistry(auto_describe=False)
+            self._live.register(SiteCollector(site))
 
-    def observe_reload(self, published: Published, status: ReloadStatus) -> None:
-        """Record a successful reload's duration (a :class:`Site` ``on_reload`` hook)."""
+    def observe_reload(self, published: Published | None, status: ReloadStatus) -> None:
+        """Count a reload and record what it published (a :class:`Site` ``on_reload`` hook)."""
+        if published is None:
+            self.reload_failures.inc()
+            return
+        self.reloads.inc()
         if status.last_duration is not None:
             self.reload_seconds.observe(status.last_duration)
+        for name, (_, value_of) in SITE_GAUGES.items():
+            self.site_gauges[name].set(value_of(published.snapshot))
+        if status.last_success is not None:
+            self.last_reload.set(status.last_success.timestamp())
+        self._record_worker()
 
     def render(self) -> bytes:
-        """Return the Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+        """Return the Prometheus text exposition of every metric, of every worker."""
+        if self.folder is None:
+            return generate_latest(self.registry)
+        self._record_worker()
+        registry = CollectorRegistry(auto_describe=False)
+        multiprocess.MultiProcessCollector(registry, path=self.folder)
+        body = generate_latest(registry)
+        if self._live is not None:
+            body += generate_latest(self._live)
+        return body
+
+    def _record_worker(self) -> None:
+        """Write this worker's process figures (multiprocess mode: a pid label each)."""
+        if not self.worker:
+            return
+        for family in self._process.collect():
+            for sample in family.samples:
+                gauge = self.worker.get(sample.name)
+                if gauge is not None:
+                    gauge.set(sample.value)
 
 
 class SiteCollector:
-    """Read the site's published snapshot and reload status when scraped."""
+    """Read, when scraped, what only the answering process knows: loaded, snapshot age."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
 
     def collect(self) -> Iterable[object]:
-        """Yield the gauges and counters of the site (prometheus_client's Collector API)."""
-        site, status = self.site, self.site.status
-        current = site.current
-        yield CounterMetricFamily("feedsvc_reload_failures", "Failed reloads since start.",
-                                  value=status.failures)
-        yield CounterMetricFamily("feedsvc_reloads", "Successful reloads since start.",
-                                  value=status.reloads)
+        """Yield the site's live gauges (prometheus_client's Collector API)."""
         yield GaugeMetricFamily("feedsvc_loaded", "1 once a snapshot is published.",
-                                value=0 if current is None else 1)
-        if current is None or status.last_success is None:
-            return
-        snapshot = current.snapshot
-        for name, help_text, value in (
-                ("feedsvc_posts", "Published posts.", len(snapshot.posts)),
-                ("feedsvc_broken_posts", "Post files that could not be read.",
-                 len(snapshot.errors)),
-                ("feedsvc_pending_posts", "Posts dated in the future.", snapshot.pending),
-                ("feedsvc_categories", "Categories.", len(snapshot.categories)),
-                ("feedsvc_tags", "Tags.", len(snapshot.tags)),
-                ("feedsvc_snapshot_age_seconds", "Seconds since the last successful reload.",
-                 snapshot_age(site)),
-                ("feedsvc_last_reload_timestamp_seconds", "When the last reload succeeded.",
-                 status.last_success.timestamp())):
-            yield GaugeMetricFamily(name, help_text, value=value)
+                                value=0 if self.site.current is None else 1)
+        age = snapshot_age(self.site)
+        if age is not None:
+            yield GaugeMetricFamily("feedsvc_snapshot_age_seconds",
+                                    "Seconds since the last successful reload.", value=age)

@@ -115,9 +115,31 @@ def healthz() -> Response:
                     {"Content-Type": "application/json", "Cache-Control": "no-store"})
 
 
+@bp.route("/livez", methods=["GET"])
+def livez() -> Response:
+    """Answer the liveness probe: 200 whenever this process can answer at all."""
+    g.route = "livez"
+    return _plain("ok\n", 200, **{"Cache-Control": "no-store"})
+
+
+@bp.route("/readyz", methods=["GET"])
+def readyz() -> Response:
+    """Answer the readiness probe: 200 once feeds are published (stale ones too), else 503.
+
+    A stale snapshot still serves the last good feeds, so it stays ready: every replica
+    reading the same broken store would otherwise leave the pool at once. /healthz says
+    how stale.
+    """
+    g.route = "readyz"
+    if app_state().site.current is None:
+        return _plain("not ready: the feeds are not loaded yet\n", 503,
+                      **{"Cache-Control": "no-store"})
+    return _plain("ready\n", 200, **{"Cache-Control": "no-store"})
+
+
 @bp.route("/metrics", methods=["GET"])
 def metrics() -> Response:
-    """Answer a Prometheus scrape with this process's metrics."""
+    """Answer a Prometheus scrape with the metrics of every worker."""
     g.route = "metrics"
     return Response(app_state().metrics.render(), 200,
                     {"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
