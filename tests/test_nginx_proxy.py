@@ -143,7 +143,9 @@ class Stack:
     site: Path
     feedsvc: subprocess.Popen
     direct: int     # feedsvc's port
+    nginx: subprocess.Popen
     proxy: int      # nginx's port
+    work: Path      # nginx's --cache-dir
     settings: dict[str, str]
 
 
@@ -158,15 +160,17 @@ def stack(tmp_path, request) -> Iterator[Stack]:
     site = tmp_path / "site"
     shutil.copytree(SAMPLE_SITE, site)
     feedsvc, direct = start_feedsvc(tmp_path, site, **settings)
+    work = tmp_path / "nginx"
     try:
-        nginx, proxy = start_nginx(tmp_path / "nginx", direct)
+        nginx, proxy = start_nginx(work, direct)
     except BaseException:
         stop_serve(feedsvc)
         raise
+    stack = Stack(site, feedsvc, direct, nginx, proxy, work, settings)
     try:
-        yield Stack(site, feedsvc, direct, proxy, settings)
+        yield stack
     finally:
-        stop_nginx(nginx)
+        stop_nginx(stack.nginx)
         if feedsvc.poll() is None:
             stop_serve(feedsvc)
 
@@ -344,6 +348,14 @@ def test_with_feedsvc_stopped_nginx_serves_the_stale_feeds(stack):
     assert get(stack.proxy, "/healthz").status == 502
     # A feed never cached has nothing stale to give.
     assert get(stack.proxy, "/feeds/all.json").status == 502
+    # The cache is on disk: a new nginx on the same --cache-dir still has every copy
+    # (nginx opens the files of a cache it has not indexed yet).
+    stop_nginx(stack.nginx)
+    stack.nginx, stack.proxy = start_nginx(stack.work, stack.direct)
+    for (url, encoding), before in stored.items():
+        reply = get(stack.proxy, url, {"Accept-Encoding": encoding})
+        assert (reply.status, reply.headers["x-cache-status"]) == (200, "STALE"), url
+        assert reply.body == before.body
 
 
 # --- the command ------------------------------------------------------------------------------
