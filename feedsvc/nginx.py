@@ -255,9 +255,10 @@ _UNCACHED = """    location = {path} {{
 _FULL = """\
 # A standalone nginx.conf: nginx as a caching reverse proxy in front of `feedsvc serve`
 # at {upstream}. Printed by `feedsvc nginx-config --full`; explained in docs/deploy.md.
-# Everything nginx writes is under {base}/ (the cache in cache/, temp folders, pid, logs),
-# so it runs unprivileged:  nginx -p {base} -c {base}/nginx.conf -e stderr
-# (the folder must exist; nginx creates the ones inside it).
+# Everything nginx writes is under {base}/, so it runs unprivileged:
+#   nginx -p {base} -c {base}/nginx.conf -e stderr
+# (the folder must exist; nginx creates the ones inside it). The cache has a folder of its
+# own, cache/: nginx's cache loader deletes every other file it finds in a cache folder.
 
 worker_processes auto;
 pid {base}/nginx.pid;

@@ -281,6 +281,10 @@ def test_health_and_metrics_are_never_cached(stack):
     for path in ("/livez", "/readyz"):
         for _ in range(2):
             assert "x-cache-status" not in get(stack.proxy, path).headers, path
+    # The access log says so too (docs/deploy.md, "Logs").
+    lines = (stack.work / "access.log").read_text().splitlines()
+    health = [line for line in lines if '"GET /healthz ' in line]
+    assert len(health) >= 3 and all(" cache=- " in line for line in health), health
 
 
 # --- freshness and outages (cache_max_age 2 s, reload every 1 s) ------------------------------
@@ -395,3 +399,15 @@ def test_a_bad_flag_exits_2_naming_it(flag, value, capsys):
         render_nginx_config(**{"upstream": "127.0.0.1:8000", "listen": "8080",
                                "cache_dir": "/tmp/c", "server_name": "_", "full": False,
                                flag[2:].replace("-", "_"): value})
+
+
+def test_deploy_doc_explains_every_directive_of_the_config():
+    doc = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    config = render_nginx_config("127.0.0.1:8000", "8080", "/var/cache/nginx/feedsvc", "_",
+                                 True)
+    directives = {line.split()[0] for line in config.splitlines()
+                  if line.strip() and not line.lstrip().startswith(("#", "}", '"', "'"))
+                  and not line.startswith(" " * 17)}   # continuation lines
+    directives -= {"default"}   # a map's default entry, not a directive
+    missing = sorted(d for d in directives if f"`{d}" not in doc and f"{d} " not in doc)
+    assert missing == []
