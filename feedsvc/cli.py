@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--interval", metavar="SECONDS", type=_number(1, 86400),
                        help="seconds between reloads with --watch (default: reload_interval)")
     build.set_defaults(func=cmd_build)
+    from .nginx import add_subcommand as add_nginx_config  # feedsvc nginx-config (docs/deploy.md)
+    add_nginx_config(commands)
     return parser
 
 
