@@ -7,8 +7,8 @@ topic to each hub the feeds advertise::
     hub.mode=publish&hub.url=<topic>
 
 The Recommendation leaves this "publish ping" to each hub; ``hub.url`` is the PubSubHubbub
-0.3 name that Google's and Superfeedr's hubs read, some newer hubs (Flask-WebSub, WebSubHub)
-read ``hub.topic`` instead, so the field names are a setting (``topic_fields``). Some hubs
+0.3 name that Google's and Superfeedr's hubs read, newer hubs read ``hub.topic`` (Flask-WebSub
+only that), so the field names are a setting (``topic_fields``). Some hubs
 accept several ``hub.url`` values in one POST; we always send one topic per request, the form
 every hub understands. The hub then fetches the topic itself and delivers it to subscribers.
 
