@@ -181,7 +181,7 @@ class HubNotifier:
     # -- the caller's side -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the sending thread (once; :class:`HubNotifier` does this unless ``start=False``)."""
+        """Start the sending thread, once (the constructor does, unless ``start=False``)."""
         with self._cond:
             if self._thread is not None or self._closed:
                 return
@@ -292,7 +292,8 @@ class HubNotifier:
                 outcome = self._send(hub.url, job.topic)
             except Exception as exc:   # noqa: BLE001 - a bug here must not kill the thread
                 log.exception("WebSub: unexpected error telling %s of %s", hub.url, job.topic)
-                outcome = _Outcome("failed", None, f"{type(exc).__name__}: {exc}"[:_ERROR_BODY_CHARS])
+                reason = f"{type(exc).__name__}: {exc}"[:_ERROR_BODY_CHARS]
+                outcome = _Outcome("failed", None, reason)
             with self._cond:
                 self._record(hub, job, outcome)
                 self._cond.notify_all()

@@ -229,7 +229,8 @@ def test_one_request_per_topic_per_hub(closing):
 
 
 def test_a_redirect_or_404_fails_at_once(closing):
-    with ScriptedServer([(301, {"Location": "/elsewhere"})]) as moved, ScriptedServer([404]) as gone:
+    moved_script = [(301, {"Location": "/elsewhere"})]
+    with ScriptedServer(moved_script) as moved, ScriptedServer([404]) as gone:
         n = closing([moved.url, gone.url], max_attempts=5)
         n.notify(["https://news.example.com/feeds/all.atom"])
         assert n.flush(10)
