@@ -2,7 +2,8 @@
 
 Order, later wins: the table's defaults → the site's own ``_config.yml`` (site metadata keys
 only) → feedsvc's YAML file (``--config FILE`` or ``FEEDSVC_CONFIG``, else
-``config/feedsvc.yaml``) → ``FEEDSVC_<KEY>`` environment variables → explicit overrides
+nothing: no file is looked up by itself, so an editable and a wheel install behave the
+same) → ``FEEDSVC_<KEY>`` environment variables → explicit overrides
 (command-line flags, or the mapping given to ``create_app``). An unknown key or a bad value
 raises :class:`ConfigError` naming the key.
 """
@@ -26,7 +27,6 @@ from .errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_SITE = PACKAGE_DIR / "sample_site"
-DEFAULT_CONFIG_FILE = PACKAGE_DIR.parent / "config" / "feedsvc.yaml"
 ENV_PREFIX = "FEEDSVC_"
 ENV_CONFIG = "FEEDSVC_CONFIG"
 # `feedsvc serve`'s own options (FEEDSVC_SERVE_PORT...): read by the command, not settings.
@@ -297,9 +297,6 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     if path:
         file_layer = _read_yaml_mapping(Path(path), "config")
         file_source = str(path)
-    elif DEFAULT_CONFIG_FILE.exists():
-        file_layer = _read_yaml_mapping(DEFAULT_CONFIG_FILE, "config")
-        file_source = str(DEFAULT_CONFIG_FILE)
     else:
         file_layer, file_source = {}, ""
     _check_keys(file_layer, file_source)

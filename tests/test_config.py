@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+import yaml
 
 from feedsvc.config import SAMPLE_SITE, SETTINGS, load_settings
 from feedsvc.errors import ConfigError
@@ -157,3 +158,20 @@ def test_bad_site_config_yaml_is_an_error(site):
     with pytest.raises(ConfigError) as caught:
         load_settings({"site_dir": str(site)}, environ={})
     assert caught.value.key == "site_dir"
+
+
+def test_the_sites_own_timezone_wins_with_no_other_setting(tmp_path):
+    site = tmp_path / "utc-site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_config.yml").write_text('url: "https://utc.example.com"\ntimezone: UTC\n')
+    settings = load_settings({"site_dir": str(site)}, environ={})
+    assert settings.timezone == "UTC"
+    assert settings.sources["timezone"] == str(site / "_config.yml")
+
+
+def test_the_shipped_config_file_documents_keys_but_sets_none():
+    shipped = Path(__file__).resolve().parents[1] / "config" / "feedsvc.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    assert yaml.safe_load(text) is None   # every key commented out
+    for setting in SETTINGS:
+        assert f"# {setting.name}:" in text, setting.name
