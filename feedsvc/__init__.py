@@ -43,10 +43,13 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     metrics = Metrics(__version__)
     site = Site(settings, clock or utc_now, on_reload=metrics.observe_reload)
     metrics.register_site(site)
-    if site.try_reload() is None:   # Site.reload logged and recorded why; /healthz shows it
+    # With cache_dir, serve the last run's documents at once and catch up right after;
+    # else load first (docs/deploy.md, "Restarts").
+    restored = site.restore()
+    if not restored and site.try_reload() is None:   # logged and recorded; /healthz shows it
         log.warning("first load failed; answering 503 until a reload succeeds")
     state = init_app(app, site, metrics)
     # After the first load (docs/freshness.md).
-    state.scheduler = attach_scheduler(app, site, settings)
+    state.scheduler = attach_scheduler(app, site, settings, catch_up=restored)
     install_fast_path(app)   # documents without Flask's request cycle (docs/service.md)
     return app

@@ -223,9 +223,17 @@ def _debug_reloader_parent(app: Any) -> bool:
     return bool(getattr(app, "debug", False)) and os.environ.get("WERKZEUG_RUN_MAIN") != "true"
 
 
-def attach(app: Any, site: Reloadable, settings: Any) -> ReloadScheduler | None:
-    """Give *app* the scheduled reload of *site*, started in the process that serves it."""
+def attach(app: Any, site: Reloadable, settings: Any, *,
+           catch_up: bool = False) -> ReloadScheduler | None:
+    """Give *app* the scheduled reload of *site*, started in the process that serves it.
+
+    *catch_up*: the site serves documents restored from the cache; reload at once, in the
+    background (without auto_reload, once).
+    """
     if not settings.auto_reload:
+        if catch_up:
+            threading.Thread(target=site.try_reload, name="feedsvc-catch-up",
+                             daemon=True).start()
         return None
     scheduler = ReloadScheduler(site, settings.reload_interval)
     scheduler.wanted = True
@@ -233,5 +241,5 @@ def attach(app: Any, site: Reloadable, settings: Any) -> ReloadScheduler | None:
     # server without its reloader); a pid comparison per request.
     app.before_request(scheduler.ensure_started)
     if not _debug_reloader_parent(app):
-        scheduler.start()
+        scheduler.start(reload_now=catch_up)
     return scheduler

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 
 from .config import Settings
 from .dates import Clock, utc_now
+from . import __version__
+from .document_cache import CACHE_ERRORS, DocumentCache, cache_key, open_cache
 from .documents import Document
 from .errors import FeedsvcError
 from .feeds import FeedBuilder, FeedSet
@@ -32,12 +34,37 @@ DUE_MARGIN = dt.timedelta(seconds=0.2)
 
 
 @dataclasses.dataclass(frozen=True)
-class Published:
-    """Everything served for one snapshot, keyed by decoded URL path."""
+class Summary:
+    """What operators and the scheduler need to know of a published snapshot."""
 
-    snapshot: Snapshot
-    feeds: FeedSet
+    posts: int
+    categories: int
+    tags: int
+    broken: int
+    pending: int
+    next_due: dt.datetime | None     # when the next future post is due
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Summary:
+        """Return the summary of *snapshot*."""
+        return cls(len(snapshot.posts), len(snapshot.categories), len(snapshot.tags),
+                   len(snapshot.errors), snapshot.pending, snapshot.next_due)
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    """Everything served for one snapshot, keyed by decoded URL path.
+
+    Documents restored from the document cache at start have no snapshot or feeds of this
+    process yet (``restored_at`` says when they were restored); the catch-up reload
+    replaces them.
+    """
+
+    snapshot: Snapshot | None
+    feeds: FeedSet | None
     documents: Mapping[str, Document]
+    summary: Summary
+    restored_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +107,10 @@ class Site:
         self.status = ReloadStatus()
         self.on_reload = on_reload      # called after each reload, failed ones too
         self._lock = threading.Lock()   # one reload at a time, whoever calls it
+        self._documents: DocumentCache | None = None
+        if settings.cache_dir:
+            self._documents = open_cache(settings.cache_dir,
+                                         cache_key(settings.as_dict(), __version__))
 
     def reload(self) -> Published:
         """Reload the store, rebuild what changed and publish it; keep the old on failure."""
@@ -97,8 +128,10 @@ class Site:
                 self._failed(f"internal error ({type(exc).__name__}); see the service log")
                 raise
             published = Published(snapshot, feeds,
-                                  types.MappingProxyType(route_documents(feeds, pages)))
+                                  types.MappingProxyType(route_documents(feeds, pages)),
+                                  Summary.of(snapshot))
             self.current = published
+            self._save_documents(published)
             self.status = dataclasses.replace(
                 self.status, last_success=self.clock(),
                 last_duration=time.perf_counter() - started, reloads=self.status.reloads + 1)
@@ -121,8 +154,43 @@ class Site:
         """Return when to reload so the next future post is published (its date plus
         *margin*, never in the past), or None when no post is waiting."""
         current = self.current
-        due = None if current is None else current.snapshot.next_due
+        due = None if current is None else current.summary.next_due
         return None if due is None else max(due, self.clock()) + margin
+
+    def restore(self) -> bool:
+        """Publish the documents the last run saved in ``cache_dir``, if they fit; say if so.
+
+        They fit when the same feedsvc version built them from the same settings. They are
+        served until the next reload (which the caller runs at once) replaces them.
+        """
+        if self._documents is None or self.current is not None:
+            return False
+        try:
+            saved = self._documents.load()
+        except CACHE_ERRORS as exc:
+            log.warning("could not read the document cache: %s", exc)
+            return False
+        if saved is None:
+            return False
+        summary = dict(saved.summary)
+        due = summary.get("next_due")
+        summary["next_due"] = None if due is None else dt.datetime.fromisoformat(due)
+        self.current = Published(None, None, types.MappingProxyType(saved.documents),
+                                 Summary(**summary), restored_at=self.clock())
+        log.info("serving %d documents saved at %s (built from %s); reloading to catch up",
+                 len(saved.documents), saved.saved_at.isoformat(timespec="seconds"),
+                 ", ".join(f"{k} {v}" for k, v in saved.built_from.items()))
+        return True
+
+    def _save_documents(self, published: Published) -> None:
+        """Keep what was just published for the next start (only what changed is written)."""
+        if self._documents is None:
+            return
+        try:
+            self._documents.save(published.documents, dataclasses.asdict(published.summary),
+                                 self.store.state(), self.clock())
+        except CACHE_ERRORS as exc:
+            log.warning("could not write the document cache: %s", exc)
 
     def _failed(self, reason: str) -> None:
         log.error("reload failed: %s", reason)
@@ -138,4 +206,4 @@ class Site:
         return None if current is None else current.documents.get(path)
 
 
-__all__ = ["FORMATS", "Published", "ReloadStatus", "Site", "route_documents"]
+__all__ = ["FORMATS", "Published", "ReloadStatus", "Site", "Summary", "route_documents"]

@@ -322,6 +322,14 @@ class Store:
             pending=pending,
         )
 
+    def state(self) -> dict[str, object]:
+        """Return what the last reload read: how many post files, and the newest change."""
+        signatures = [state.signature for state in self._files.values()]
+        newest = max((mtime for mtime, _, _ in signatures), default=0)
+        return {"files": len(signatures),
+                "newest_change": dt.datetime.fromtimestamp(newest / 1e9, dt.timezone.utc)
+                .isoformat(timespec="seconds")}
+
     def body_of(self, post: Post) -> str:
         """Return the raw body of *post*, read from its file now (the feeds render it).
 

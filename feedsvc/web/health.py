@@ -8,8 +8,11 @@ from ..site import Site
 
 
 def snapshot_age(site: Site) -> float | None:
-    """Return the seconds since the last successful reload, or None before the first."""
+    """Return the seconds since the last successful reload (or since the documents were
+    restored at start, until then), or None before anything is published."""
     last = site.status.last_success
+    if last is None and site.current is not None:
+        last = site.current.restored_at
     return None if last is None else max(0.0, (site.clock() - last).total_seconds())
 
 
@@ -21,16 +24,18 @@ def health(site: Site) -> tuple[int, dict[str, object]]:
         state, code = "starting", 503
     elif age > site.settings.stale_after:
         state, code = "degraded", 503
+    elif current.restored_at is not None and status.last_success is None:
+        state, code = "restored", 200   # last run's documents, until the catch-up reload
     else:
         state, code = "ok", 200
-    snapshot = None if current is None else current.snapshot
+    summary = None if current is None else current.summary
     body = {
         "status": state,
-        "posts": None if snapshot is None else len(snapshot.posts),
-        "categories": None if snapshot is None else len(snapshot.categories),
-        "tags": None if snapshot is None else len(snapshot.tags),
-        "broken_posts": None if snapshot is None else len(snapshot.errors),
-        "pending_posts": None if snapshot is None else snapshot.pending,
+        "posts": None if summary is None else summary.posts,
+        "categories": None if summary is None else summary.categories,
+        "tags": None if summary is None else summary.tags,
+        "broken_posts": None if summary is None else summary.broken,
+        "pending_posts": None if summary is None else summary.pending,
         "last_reload": _rfc3339(status.last_success),
         "last_reload_seconds": _rounded(status.last_duration),
         "snapshot_age_seconds": _rounded(age),

@@ -24,13 +24,13 @@ from .health import snapshot_age
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RELOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-# name -> (help, what of a published snapshot)
+# name -> (help, field of the published Summary)
 SITE_GAUGES = {
-    "feedsvc_posts": ("Published posts.", lambda s: len(s.posts)),
-    "feedsvc_broken_posts": ("Post files that could not be read.", lambda s: len(s.errors)),
-    "feedsvc_pending_posts": ("Posts dated in the future.", lambda s: s.pending),
-    "feedsvc_categories": ("Categories.", lambda s: len(s.categories)),
-    "feedsvc_tags": ("Tags.", lambda s: len(s.tags)),
+    "feedsvc_posts": ("Published posts.", "posts"),
+    "feedsvc_broken_posts": ("Post files that could not be read.", "broken"),
+    "feedsvc_pending_posts": ("Posts dated in the future.", "pending"),
+    "feedsvc_categories": ("Categories.", "categories"),
+    "feedsvc_tags": ("Tags.", "tags"),
 }
 # prometheus_client's process metrics, kept per worker in multiprocess mode.
 WORKER_FIGURES = {
@@ -98,8 +98,8 @@ class Metrics:
         self.reloads.inc()
         if status.last_duration is not None:
             self.reload_seconds.observe(status.last_duration)
-        for name, (_, value_of) in SITE_GAUGES.items():
-            self.site_gauges[name].set(value_of(published.snapshot))
+        for name, (_, field) in SITE_GAUGES.items():
+            self.site_gauges[name].set(getattr(published.summary, field))
         if status.last_success is not None:
             self.last_reload.set(status.last_success.timestamp())
         self._record_worker()
