@@ -46,7 +46,7 @@ class FakeSite:
         self.current = self._published()
 
     def _published(self) -> types.SimpleNamespace:
-        return types.SimpleNamespace(snapshot=types.SimpleNamespace(next_due=self.next_due))
+        return types.SimpleNamespace(summary=types.SimpleNamespace(next_due=self.next_due))
 
     def reload(self) -> types.SimpleNamespace:
         self.calls += 1
