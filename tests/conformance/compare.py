@@ -455,6 +455,15 @@ def compare_posts(site: str, jekyll: JekyllBuild, jfeed: Feed | None, ffeed: Fee
     return diffs
 
 
+def _ruby_s(value: Any) -> str:
+    """A JSON value from posts.json as Ruby's #to_s (and so Liquid) prints it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _jekyll_link(jp: Mapping[str, Any]) -> str:
     # jekyll-feed writes `post.url | absolute_url`: url + baseurl + url, Addressable-normalised.
     return jp["absolute_url"]
@@ -492,8 +501,8 @@ def _compare_post(site: str, rel: str, jp: Mapping[str, Any], je: FeedEntry | No
         diff("title", j_title, f_title, _text_hint(j_title, f_title))
 
     # Categories and tags as data (Jekyll's post.categories / post.tags, stringified)
-    j_cats = [("" if c is None else str(c)) for c in (jp.get("categories") or [])]
-    j_tags = [("" if t is None else str(t)) for t in (jp.get("tags") or [])]
+    j_cats = [_ruby_s(c) for c in (jp.get("categories") or [])]
+    j_tags = [_ruby_s(t) for t in (jp.get("tags") or [])]
     if j_cats != fe.categories:
         diff("categories", j_cats, fe.categories)
     if j_tags != fe.tags:
@@ -577,9 +586,14 @@ def compare_feeds(site: str, jekyll_root: Path, feedsvc_root: Path,
             out.append(Difference(site, path, "feed_entries", sorted(set(jl) - set(fl)), sorted(set(fl) - set(jl)),
                                   "jekyll only / feedsvc only (by link)"))
         elif jl != fl:
-            first = next((i for i, (a, b) in enumerate(zip(jl, fl)) if a != b), min(len(jl), len(fl)))
-            out.append(Difference(site, path, "feed_order", jl[first:first + 3], fl[first:first + 3],
-                                  f"first difference at entry {first}"))
+            # Entries with the same instant may come in any order: jekyll-feed's `sort: "date"` is
+            # Ruby's unstable Array#sort!. Only an order the instants do not explain is a difference.
+            j_when = [_instant(e.published) for e in jf.entries][: len(jl)]
+            f_when = [_instant(e.published) for e in ff.entries][: len(fl)]
+            if j_when != f_when:
+                first = next((i for i, (a, b) in enumerate(zip(jl, fl)) if a != b), min(len(jl), len(fl)))
+                out.append(Difference(site, path, "feed_order", jl[first:first + 3], fl[first:first + 3],
+                                      f"first difference at entry {first}"))
         # jekyll-feed's <updated> is site.time (the build time); feedsvc's is the newest entry's.
         if jf.updated and ff.updated and jf.entries:
             newest = max((_instant(e.updated) for e in jf.entries if e.updated), default=None)

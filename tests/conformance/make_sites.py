@@ -368,7 +368,7 @@ post("_posts/2022-11-07-non-ascii-names.md",
         "tags: [东方网新闻, 上海]") + ZH_BODY)
 post("_posts/2022-11-08-numeric-and-bool-names.md",
      fm('title: "Numbers and booleans as names"', "date: 2022-11-08 10:00:00 +0800",
-        "categories: [2022, 3.5, null]", "tags: [\"2022\", \"yes\"]") + BODY)
+        "categories: [2022, 3.5, null, yes]", "tags: [\"2022\", \"yes\"]") + BODY)
 post("_posts/2022-11-09-empty-names.md",
      fm('title: "Empty categories and tags"', "date: 2022-11-09 10:00:00 +0800", "categories:", "tags: []")
      + BODY)
@@ -481,7 +481,7 @@ def main() -> int:
     for case, files in ERROR_CASES.items():
         write(HERE / "site_errors" / case, [("_config.yml", ERR_CONFIG)] + files)
     candidates = [p for p, _ in MAIN_POSTS if "_posts/" in p or "_drafts/" in p]
-    print(f"site: {len(MAIN_POSTS)} files under _posts/_drafts ({len(candidates)}); "
+    print(f"site: {len(candidates)} files under _posts/ or _drafts/ folders; "
           f"site_utc: {len(UTC_POSTS)} posts; site_errors: {len(ERROR_CASES)} cases", file=sys.stderr)
     return 0
 
