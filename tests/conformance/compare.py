@@ -429,6 +429,8 @@ def compare_posts(site: str, jekyll: JekyllBuild, jfeed: Feed | None, ffeed: Fee
     """Per-post differences between Jekyll (posts.json + its feed.xml) and feedsvc's Atom feed."""
     diffs: list[Difference] = []
     fs_by_rel, fs_unmatched = match_feedsvc_entries(ffeed.entries, candidates, jekyll)
+    site_feed = (jekyll.data.get("site_config") or {}).get("feed") or {}
+    site_feed = site_feed if isinstance(site_feed, dict) else {}
     j_by_link = {e.link: e for e in (jfeed.entries if jfeed else [])}
     fs_ids: dict[str, str] = {}
     if fs_id_feed is not None and len(fs_id_feed.entries) == len(ffeed.entries):
@@ -451,7 +453,7 @@ def compare_posts(site: str, jekyll: JekyllBuild, jfeed: Feed | None, ffeed: Fee
                                     f"jekyll url {jp['url']}" if jp else f"feedsvc url {fe.link}"))
             continue
         je = j_by_link.get(_jekyll_link(jp))
-        diffs += _compare_post(site, rel, jp, je, fe, fs_ids.get(rel))
+        diffs += _compare_post(site, rel, jp, je, fe, fs_ids.get(rel), site_feed)
     return diffs
 
 
@@ -469,8 +471,32 @@ def _jekyll_link(jp: Mapping[str, Any]) -> str:
     return jp["absolute_url"]
 
 
+def _liquid_truthy(value: Any) -> bool:
+    """Whether Liquid's `default` filter keeps *value* (it replaces nil, false and empty)."""
+    return value not in (None, False, "", [], {})
+
+
+def jekyll_summary(jp: Mapping[str, Any]) -> str | None:
+    """jekyll-feed's summary for a post, from posts.json: `post.description | default: post.excerpt`,
+    `strip_html | normalize_whitespace`, and no <summary> at all when that is empty."""
+    desc = (jp.get("data") or {}).get("description")
+    if _liquid_truthy(desc):
+        text = html_text(_ruby_s(desc))
+    else:
+        ex = jp.get("excerpt") or {}
+        text = html_text(ex.get("html") if ex.get("kind") == "generated" else _ruby_s(ex.get("source")))
+    return text or None
+
+
+def jekyll_excerpt_only(jp: Mapping[str, Any], site_feed: Mapping[str, Any]) -> bool:
+    """`post.feed.excerpt_only | default: site.feed.excerpt_only` (a post's false cannot win)."""
+    own = ((jp.get("data") or {}).get("feed") or {})
+    own = own.get("excerpt_only") if isinstance(own, dict) else None
+    return bool(own if _liquid_truthy(own) else site_feed.get("excerpt_only"))
+
+
 def _compare_post(site: str, rel: str, jp: Mapping[str, Any], je: FeedEntry | None, fe: FeedEntry,
-                  fs_jekyll_style_id: str | None) -> list[Difference]:
+                  fs_jekyll_style_id: str | None, site_feed: Mapping[str, Any]) -> list[Difference]:
     out: list[Difference] = []
 
     def diff(fieldname: str, j: Any, f: Any, hint: str = "") -> None:
@@ -520,17 +546,23 @@ def _compare_post(site: str, rel: str, jp: Mapping[str, Any], je: FeedEntry | No
         if (je.lang or "") != (fe.lang or ""):
             diff("lang", je.lang, fe.lang)
 
-    # Summary: presence and text
+    # Summary: presence and text. A post beyond jekyll-feed's posts_limit is not in its feed:
+    # then jekyll-feed's rule is applied to posts.json (jekyll_summary, jekyll_excerpt_only).
+    where = "" if je is not None else "jekyll side from posts.json (beyond posts_limit); "
     if je is not None:
         j_sum = field_text(je.summary, je.summary_type) if je.summary is not None else None
-        f_sum = field_text(fe.summary, fe.summary_type) if fe.summary is not None else None
-        if (j_sum is None) != (f_sum is None):
-            diff("summary_present", j_sum is not None, f_sum is not None, f"jekyll {j_sum!r} feedsvc {f_sum!r}")
-        elif j_sum is not None and j_sum != f_sum:
-            diff("summary", j_sum, f_sum, _text_hint(j_sum, f_sum) or first_difference(j_sum, f_sum))
-        # Content presence (feed.excerpt_only) and text
-        if (je.content is None) != (fe.content is None):
-            diff("content_present", je.content is not None, fe.content is not None)
+        j_content = je.content is not None
+    else:
+        j_sum = jekyll_summary(jp)
+        j_content = not jekyll_excerpt_only(jp, site_feed)
+    f_sum = field_text(fe.summary, fe.summary_type) if fe.summary is not None else None
+    if (j_sum is None) != (f_sum is None):
+        diff("summary_present", j_sum is not None, f_sum is not None, f"{where}jekyll {j_sum!r} feedsvc {f_sum!r}")
+    elif j_sum is not None and j_sum != f_sum:
+        diff("summary", j_sum, f_sum, where + (_text_hint(j_sum, f_sum) or first_difference(j_sum, f_sum)))
+    # Content presence (feed.excerpt_only) and text
+    if j_content != (fe.content is not None):
+        diff("content_present", j_content, fe.content is not None, where.rstrip("; "))
 
     j_text = fold(html_text(jp.get("content")))
     if fe.content is not None:
