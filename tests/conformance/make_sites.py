@@ -195,6 +195,12 @@ post("_posts/2022-06-07-gb18030.md",
      (fm('title: "GB18030 编码"', "date: 2022-06-07 14:00:00 +0800") + ZH_BODY).encode("gb18030"))
 post("_posts/2022-06-07-broken-yaml.md",
      "---\ntitle: \"Broken YAML\ndate: [2022-06-07\n---\n" + BODY)
+post("_posts/2022-06-07-unclosed-front-matter.md",  # opens with --- and never closes
+     "---\ntitle: \"Front matter never closed\"\ndate: 2022-06-07 15:00:00 +0800\n\n" + BODY)
+post("vendor/_posts/2022-06-08-under-vendor.md",  # Jekyll excludes vendor/bundle/ etc., not vendor/
+     fm('title: "Under vendor/_posts"', "date: 2022-06-08 11:00:00 +0800") + BODY)
+post("node_modules/_posts/2022-06-08-under-node-modules.md",
+     fm('title: "Under node_modules/_posts"', "date: 2022-06-08 12:00:00 +0800") + BODY)
 post("_posts/defaults/2022-06-08-front-matter-defaults.md",
      fm('title: "Front matter defaults apply here"', "date: 2022-06-08 10:00:00 +0800") + BODY)
 
