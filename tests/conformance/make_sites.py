@@ -388,6 +388,10 @@ post("_posts/2022-11-12-image-hash.md",
      fm('title: "image as a hash"', "date: 2022-11-12 10:00:00 +0800", "image:", "  path: https://cdn.example.com/b.png",
         "tags: [media]") + BODY)
 
+post("_posts/2022-11-13-front-matter-id.md",  # feedsvc uses a front-matter id; does jekyll-feed?
+     fm('title: "id in front matter"', "date: 2022-11-13 10:00:00 +0800",
+        "id: urn:uuid:0b5a7c1e-1f3c-4a57-9d2e-6f1f0c2d3e4f") + BODY)
+
 # The news site's shape (its own text: see /work/shared/fixtures/README.md, which asks that the real
 # post's text not be copied into the project).
 post("_posts/2022-05-11-shi-gong-jing-lian.md",
