@@ -29,7 +29,12 @@ end
 usage! unless [2, 3].include?(ARGV.length)
 SITE_DIR = File.expand_path(ARGV[0])
 OUT_DIR = File.expand_path(ARGV[1])
-OVERRIDES = ARGV[2] ? JSON.parse(ARGV[2]) : {}
+OVERRIDES = begin
+  ARGV[2] ? JSON.parse(ARGV[2]) : {}
+rescue JSON::ParserError => e
+  warn "jekyll_dump: OVERRIDES_JSON is not JSON: #{e.message}"
+  usage!
+end
 usage! unless OVERRIDES.is_a?(Hash)
 usage! unless File.directory?(SITE_DIR)
 FileUtils.mkdir_p(OUT_DIR)
@@ -41,7 +46,16 @@ end
 timings = {}
 started = now
 t = now
-require "jekyll"
+begin
+  require "jekyll"
+rescue LoadError => e
+  File.write(File.join(OUT_DIR, "posts.json"), JSON.pretty_generate(
+    "ok" => false, "phase" => "require", "posts" => [], "timings" => {},
+    "error" => { "class" => e.class.name, "message" => "#{e.message} (apt-get install jekyll ruby-jekyll-feed)" }
+  ))
+  warn "jekyll_dump: cannot load jekyll: #{e.message}"
+  exit 2
+end
 timings["require"] = now - t
 
 # Jekyll's LogAdapter keeps every message it prints (at or above its level) in `messages`:
