@@ -65,8 +65,8 @@ class Store:
         self._watch_trusted = False
         self._quick_scans_left = 0
         self._cache: ParseCache | None = None
-        if cache_dir:
-            self._open_cache(cache_dir)
+        self._cache_dir = cache_dir   # opened by the first reload: a restart that restores
+        # saved documents serves before reading 100k cached parses (document_cache.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utc_now) -> Store:
@@ -105,6 +105,9 @@ class Store:
     def reload(self) -> Snapshot:
         """Re-read what changed on disk, build a new snapshot and swap it in."""
         started = time.perf_counter()
+        if self._cache_dir:
+            cache_dir, self._cache_dir = self._cache_dir, ""
+            self._open_cache(cache_dir)
         now = self.clock()
         try:
             found, delta = self._find()
