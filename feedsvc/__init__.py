@@ -33,19 +33,26 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     from .config import load_settings
     from .dates import utc_now
     from .logs import configure_logging
+    from .publisher import HubPublisher
     from .scheduler import attach as attach_scheduler
-    from .site import Site
+    from .site import Site, hooks
     from .web import FeedsvcApp, Metrics, init_app, install_fast_path
+    from .web.metrics import multiprocess_dir
 
     settings = load_settings(config, config_file=config_file)
     configure_logging(settings.log_level, settings.log_format)
     app = FeedsvcApp(__name__, static_folder=None)
     metrics = Metrics(__version__)
-    site = Site(settings, clock or utc_now, on_reload=metrics.observe_reload)
+    publisher = None
+    if settings.websub_hubs:   # docs/aggregators.md: one sender among a server's workers
+        publisher = HubPublisher.for_server(settings, multiprocess_dir())
+        metrics.register_websub(publisher)
+    site = Site(settings, clock or utc_now, on_reload=hooks(
+        metrics.observe_reload, publisher and publisher.on_reload))
     metrics.register_site(site)
     if site.try_reload() is None:   # Site.reload logged and recorded why; /healthz shows it
         log.warning("first load failed; answering 503 until a reload succeeds")
-    state = init_app(app, site, metrics)
+    state = init_app(app, site, metrics, publisher)
     # After the first load (docs/freshness.md).
     state.scheduler = attach_scheduler(app, site, settings)
     install_fast_path(app)   # documents without Flask's request cycle (docs/service.md)

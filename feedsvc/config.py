@@ -137,6 +137,9 @@ def _url_list(value: Any) -> tuple[str, ...]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"each URL must start with http:// or https://, got {url!r}")
+        if re.search(r'[\x00-\x20<>"\x7f]', url):   # it goes into Link headers and XML
+            raise ValueError(f"a URL may not hold spaces, control characters, <, > or \", "
+                             f"got {url!r}")
         # Kept as written but for an empty path: a hub's URL is compared as text.
         urls.append(url if parts.path else url + "/")
     return tuple(dict.fromkeys(urls))

@@ -38,6 +38,9 @@ class Published:
     snapshot: Snapshot
     feeds: FeedSet
     documents: Mapping[str, Document]
+    # Decoded path -> public URL of every feed document: the WebSub topics (docs/aggregators.md)
+    topics: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +57,29 @@ class ReloadStatus:
 
 # Called after every reload: with what it published, or None when it failed.
 ReloadHook = Callable[[Published | None, ReloadStatus], None]
+
+
+def hooks(*each: ReloadHook | None) -> ReloadHook:
+    """Return one ``on_reload`` hook that calls each given hook in turn (None: skipped)."""
+    chosen = tuple(hook for hook in each if hook is not None)
+
+    def call(published: Published | None, status: ReloadStatus) -> None:
+        for hook in chosen:
+            hook(published, status)
+    return call
+
+
+def feed_topics(feeds: FeedSet, service_url: str) -> dict[str, str]:
+    """Return the public URL of every feed document under each decoded path it is served at
+    (the jekyll-feed paths too: a subscriber may use either as its WebSub topic)."""
+    topics = {}
+    for key in feeds.feeds:
+        topics[feed_path(key.kind, key.name, key.fmt, encoded=False)] = \
+            service_url + feed_path(key.kind, key.name, key.fmt)
+        if key.fmt == "atom":
+            topics[jekyll_feed_path(key.kind, key.name, encoded=False)] = \
+                service_url + jekyll_feed_path(key.kind, key.name)
+    return topics
 
 
 def route_documents(feeds: FeedSet, pages: Mapping[str, Document]) -> dict[str, Document]:
@@ -97,7 +123,9 @@ class Site:
                 self._failed(f"internal error ({type(exc).__name__}); see the service log")
                 raise
             published = Published(snapshot, feeds,
-                                  types.MappingProxyType(route_documents(feeds, pages)))
+                                  types.MappingProxyType(route_documents(feeds, pages)),
+                                  types.MappingProxyType(
+                                      feed_topics(feeds, self.settings.service_url)))
             self.current = published
             self.status = dataclasses.replace(
                 self.status, last_success=self.clock(),
@@ -138,4 +166,5 @@ class Site:
         return None if current is None else current.documents.get(path)
 
 
-__all__ = ["FORMATS", "Published", "ReloadStatus", "Site", "route_documents"]
+__all__ = ["FORMATS", "Published", "ReloadStatus", "Site", "feed_topics", "hooks",
+           "route_documents"]

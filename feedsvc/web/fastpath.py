@@ -70,7 +70,7 @@ class DocumentFastPath:
         if self.before is not None:
             self.before()
         status, headers, body = document_answer(document, RequestHeaders(environ),
-                                                self.state.cache_control)
+                                                self.state.cache_control, self.state.links(path))
         self.count(ROUTE_OF_TYPE.get(document.content_type, "feed"), status)
         return status, headers, body
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..dates import parse_http_date
 from ..documents import CONTENT_TYPES, Document
@@ -21,8 +21,8 @@ PLAIN = "text/plain; charset=utf-8"
 PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'")
 # The only values of the route label: never the raw path (unbounded label cardinality).
-ROUTES = ("feed", "page", "opml", "healthz", "livez", "readyz", "metrics", "not_found",
-          "unavailable", "other")
+ROUTES = ("feed", "page", "opml", "archive", "healthz", "livez", "readyz", "metrics",
+          "not_found", "unavailable", "other")
 ROUTE_OF_TYPE = {CONTENT_TYPES["html"]: "page", CONTENT_TYPES["opml"]: "opml"}
 
 
@@ -134,11 +134,12 @@ PRECONDITION_FAILED = b"Precondition failed.\n"
 Header = tuple[str, str]
 
 
-def document_answer(document: Document, headers: Mapping[str, str],
-                    cache_control: str) -> tuple[int, list[Header], bytes]:
+def document_answer(document: Document, headers: Mapping[str, str], cache_control: str,
+                    links: Sequence[Header] = ()) -> tuple[int, list[Header], bytes]:
     """Return the status, headers and body of a GET of *document*: 200, 304 or 412.
 
-    Both the Flask view and the fast path answer from this, so their headers cannot differ.
+    *links* are its ``Link`` headers (:func:`topic_links`), sent with a 200 or 304. Both
+    the Flask view and the fast path answer from this, so their headers cannot differ.
     """
     gzipped = wants_gzip(headers.get("Accept-Encoding"))
     etag = document.gzip_etag if gzipped else document.etag
@@ -147,12 +148,12 @@ def document_answer(document: Document, headers: Mapping[str, str],
         common.append(("Last-Modified", document.last_modified_http))
     decision = evaluate_preconditions(headers, document, etag)
     if decision is not None and decision.status == 304:
-        return 304, [("ETag", decision.etag), *common], b""
+        return 304, [("ETag", decision.etag), *common, *links], b""
     if decision is not None:
         return 412, [("Content-Type", PLAIN), ("ETag", etag), *common,
                      ("Content-Length", str(len(PRECONDITION_FAILED)))], PRECONDITION_FAILED
     body = document.gzip if gzipped else document.body
-    answer = [("Content-Type", document.content_type), ("ETag", etag), *common,
+    answer = [("Content-Type", document.content_type), ("ETag", etag), *common, *links,
               ("X-Content-Type-Options", "nosniff"), ("Content-Length", str(len(body)))]
     if gzipped:
         answer.append(("Content-Encoding", "gzip"))
@@ -160,6 +161,22 @@ def document_answer(document: Document, headers: Mapping[str, str],
         answer.append(("Content-Security-Policy", PAGE_CSP))
     return 200, answer, body
 
+
+def hub_links(hubs: Sequence[str]) -> tuple[Header, ...]:
+    """Return the ``Link: <hub>; rel="hub"`` header of each WebSub hub (WebSub §4)."""
+    return tuple(("Link", f'<{hub}>; rel="hub"') for hub in hubs)
+
+
+def topic_links(hubs: Sequence[Header], topic: str | None) -> Sequence[Header]:
+    """Return the Link headers of a feed response: its hubs and ``<topic>; rel="self"``.
+
+    WebSub §4: a subscriber discovers the hubs and the topic URL to subscribe to from them
+    (Flask-WebSub's hub also refuses to distribute a topic whose response lacks either).
+    Nothing when WebSub is off (no hubs) or for a document that is not a feed (no topic).
+    """
+    if not hubs or topic is None:
+        return ()
+    return (*hubs, ("Link", f'<{topic}>; rel="self"'))
 
 
 def cache_control(max_age: int) -> str:
