@@ -138,22 +138,23 @@ def document_answer(document: Document, headers: Mapping[str, str], cache_contro
                     links: Sequence[Header] = ()) -> tuple[int, list[Header], bytes]:
     """Return the status, headers and body of a GET of *document*: 200, 304 or 412.
 
-    *links* are its ``Link`` headers (:func:`topic_links`), sent with a 200 or 304. Both
+    *links* are its ``Link`` headers (:func:`topic_links`), sent with every answer. Both
     the Flask view and the fast path answer from this, so their headers cannot differ.
     """
     gzipped = wants_gzip(headers.get("Accept-Encoding"))
     etag = document.gzip_etag if gzipped else document.etag
-    common = [("Cache-Control", cache_control), ("Vary", "Accept-Encoding")]
+    # Last-Modified last: Werkzeug moves it there on a 304 (views.DocumentResponse).
+    common = [("Cache-Control", cache_control), ("Vary", "Accept-Encoding"), *links]
     if document.last_modified_http:
         common.append(("Last-Modified", document.last_modified_http))
     decision = evaluate_preconditions(headers, document, etag)
     if decision is not None and decision.status == 304:
-        return 304, [("ETag", decision.etag), *common, *links], b""
+        return 304, [("ETag", decision.etag), *common], b""
     if decision is not None:
         return 412, [("Content-Type", PLAIN), ("ETag", etag), *common,
                      ("Content-Length", str(len(PRECONDITION_FAILED)))], PRECONDITION_FAILED
     body = document.gzip if gzipped else document.body
-    answer = [("Content-Type", document.content_type), ("ETag", etag), *common, *links,
+    answer = [("Content-Type", document.content_type), ("ETag", etag), *common,
               ("X-Content-Type-Options", "nosniff"), ("Content-Length", str(len(body)))]
     if gzipped:
         answer.append(("Content-Encoding", "gzip"))
