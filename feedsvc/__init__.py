@@ -21,14 +21,15 @@ except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a
 
 def create_app(config: Mapping[str, Any] | None = None, *,
                config_file: str | os.PathLike[str] | None = None,
-               clock: Clock | None = None) -> FeedsvcApp:
+               clock: Clock | None = None, workers: int | None = None) -> FeedsvcApp:
     """Return the feedsvc Flask app; *config* overrides every other settings layer.
 
     Load the settings (a bad one raises ConfigError naming the key), load the site once
     and register the web layer, with its fast path for documents in front. A failed first
     load does not stop start-up: the app then answers 503 until a reload succeeds. Then
     start the reload scheduler in the process that serves, unless ``auto_reload`` is off
-    (docs/freshness.md).
+    (docs/freshness.md). *workers*: how many processes serve alongside (``feedsvc serve``
+    says; None: unknown), which decides whether WebSub pings wait for the others to reload.
     """
     from .config import load_settings
     from .dates import utc_now
@@ -45,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     metrics = Metrics(__version__)
     publisher = None
     if settings.websub_hubs:   # docs/aggregators.md: one sender among a server's workers
-        publisher = HubPublisher.for_server(settings, multiprocess_dir())
+        publisher = HubPublisher.for_server(settings, multiprocess_dir(), workers)
         metrics.register_websub(publisher)
     site = Site(settings, clock or utc_now, on_reload=hooks(
         metrics.observe_reload, publisher and publisher.on_reload))

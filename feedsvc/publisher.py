@@ -72,10 +72,13 @@ class HubPublisher:
         self._settling = 0   # batches waiting out the settle delay
 
     @classmethod
-    def for_server(cls, settings: Settings, lock_dir: str | None) -> HubPublisher:
+    def for_server(cls, settings: Settings, lock_dir: str | None,
+                   workers: int | None = None) -> HubPublisher:
         """Return the publisher of a serving process; *lock_dir* is shared by the server's
-        workers (its metrics folder), None when one process serves alone."""
-        settle = float(settings.reload_interval) if lock_dir else 0.0
+        workers (its metrics folder), None when one process serves alone; *workers* is
+        how many there are (None: unknown, perhaps several)."""
+        several = lock_dir is not None and (workers is None or workers > 1)
+        settle = float(settings.reload_interval) if several else 0.0
         return cls(settings.websub_hubs, lock_dir=lock_dir, settle=settle)
 
     def on_reload(self, published: Published | None, status: ReloadStatus) -> None:

@@ -172,3 +172,5 @@ def test_with_several_workers_a_batch_waits_until_every_worker_has_reloaded(
     assert publisher.snapshot()["settling_batches"] == 0
     publisher.close(1)
     assert HubPublisher.for_server(settings, None).settle == 0.0   # one process: at once
+    assert HubPublisher.for_server(settings, str(tmp_path), workers=1).settle == 0.0
+    assert HubPublisher.for_server(settings, str(tmp_path), workers=2).settle == 1.0
