@@ -7,9 +7,9 @@
 
 - ``ping``: ``feedsvc serve --workers W`` (W = 1 and 2) with ``FEEDSVC_RELOAD_INTERVAL=1``
   and a recording hub (a stdlib HTTP server answering 204 to every publish ping). A new post
-  file is written; the figure is the time from just before the write to the hub receiving
-  the ping for ``/feeds/all.atom``, and to the last ping of that change. Median of
-  ``--repeats``.
+  file is written at a random point of the reload interval; the figure is the time from just
+  before the write to the hub receiving the ping for ``/feeds/all.atom``, and to the last
+  ping of that change. Median of ``--repeats``.
 - ``http``: ``feedsvc serve --workers 2`` with ``archives: true`` on a generated store;
   ``wrk -t2 -c32`` (or, without wrk, a bounded Python client loop) against the oldest archive
   page of the global feed (warmed into both workers' caches first) and against
@@ -32,6 +32,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -202,7 +203,11 @@ def ping_latency(site: Path, workers: int, repeats: int, log: Path) -> dict[str,
                      FEEDSVC_WEBSUB_HUBS=hub.url) as base:
             time.sleep(3)   # every worker's first scheduled reload: its notifier exists
             topic = base + "/feeds/all.atom"
+            pause = random.Random(workers)   # fixed: the same pauses on every run
             for n in range(repeats):
+                # Anywhere in the reload interval: without this the loop below falls into
+                # step with the workers' 1 s reloads and always writes just after one.
+                time.sleep(pause.uniform(0, 1))
                 started = time.time()
                 write_post(site, 1000 + n + workers * 100)
                 deadline = time.monotonic() + 30
