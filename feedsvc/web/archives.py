@@ -12,7 +12,9 @@ What each archive URL answers (docs/aggregators.md):
 - Anything else under ``/feeds/archive/``: 404, never a 500.
 
 Pages are rendered on request from the post files and kept in a :class:`PageCache` bounded
-in bytes; one thread renders a page while others asking for it wait for that rendering.
+in bytes; one thread renders a page while others asking for it wait for that rendering. A
+kept page of the published version is answered by the fast path (:meth:`ArchivePages.kept`),
+everything else here through Flask.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from ..documents import Document
 from ..feeds.archives import ArchiveUnavailable, FeedArchive, render_page
 from ..site import Site
-from ..urls import feed_path, parse_archive_path
+from ..urls import ARCHIVE_ROOT, ArchiveAddress, feed_path, parse_archive_path
 from .http import NOT_FOUND_MAX_AGE
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -93,6 +95,11 @@ class PageCache:
                 self._keep(key, document)
             return document
 
+    def peek(self, key: str) -> Document | None:
+        """Return the page at *key* if it is kept, never rendering it."""
+        with self._lock:
+            return self._hit(key)
+
     def _hit(self, key: str) -> Document | None:
         document = self._pages.get(key)
         if document is not None:
@@ -125,13 +132,29 @@ class ArchivePages:
         self.service_url = site.settings.service_url
         self.retry_after = site.settings.reload_interval
 
-    def find(self, path: str) -> Outcome:
-        """Return what the decoded *path* answers (see the module's docstring)."""
+    def kept(self, path: str) -> Document | None:
+        """Return the page at decoded *path* if it is kept and is the published version."""
+        if not path.startswith(ARCHIVE_ROOT):
+            return None
+        document = self.cache.peek(path)
+        if document is None:
+            return None
+        address, archive = self._archive_of(path)
+        if archive is None or address is None or address.page >= archive.pages \
+                or address.digest != archive.digests[address.page]:
+            return None
+        return document
+
+    def _archive_of(self, path: str) -> tuple[ArchiveAddress | None, FeedArchive | None]:
         address = parse_archive_path(path)
         current = self.site.current
-        archive = None
-        if address is not None and current is not None:
-            archive = current.feeds.archives.get((address.kind, address.name))
+        if address is None or current is None:
+            return address, None
+        return address, current.feeds.archives.get((address.kind, address.name))
+
+    def find(self, path: str) -> Outcome:
+        """Return what the decoded *path* answers (see the module's docstring)."""
+        address, archive = self._archive_of(path)
         if address is None or archive is None:
             return _not_found(f"Not found. Every feed is listed at {self.service_url}/\n")
         feed_url = self.service_url + feed_path(address.kind, address.name, address.fmt)

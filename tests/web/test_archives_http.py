@@ -218,3 +218,32 @@ def test_the_page_cache_keeps_the_most_recently_used_pages_within_its_bytes():
         assert get(key) is pages[key]
     assert rendered == ["/p0", "/p1", "/p2", "/p3", "/p1"]   # p1 was the least recently used
     assert cache.bytes <= 3 * size and len(cache) == 3 and cache.evictions == 2
+
+
+def call(wsgi, path: str, method: str = "GET", headers: dict[str, str] | None = None):
+    """Call a WSGI app once; return (status line, header list, body)."""
+    from werkzeug.test import EnvironBuilder
+    environ = EnvironBuilder(path=path, method=method, headers=headers or {}).get_environ()
+    started = []
+    body = b"".join(wsgi(environ, lambda status, headers, exc_info=None: started.append(
+        (status, list(headers)))))
+    return started[0][0], started[0][1], body
+
+
+def test_the_fast_path_answers_a_kept_page_as_flask_does_and_nothing_else(
+        app, client, write_post):
+    from unittest import mock
+    fast = app.wsgi_app
+    _, pages = walk(client, "/feeds/all.rss", "rss")     # rendered and kept, through Flask
+    page = pages[-1]
+    etag = client.get(page).headers["ETag"]
+    for method in ("GET", "HEAD"):
+        for headers in ({}, {"Accept-Encoding": "gzip"}, {"If-None-Match": etag}):
+            with mock.patch.object(fast, "fallback", side_effect=AssertionError("fell back")):
+                got = call(fast, page, method, headers)
+            assert got == call(fast.fallback, page, method, headers), (method, headers)
+    write(write_post, 1, EDITED)                          # the kept page is not current now
+    app.state.site.reload()
+    with mock.patch.object(fast, "fallback", wraps=fast.fallback) as flask:
+        assert call(fast, page)[0] == "404 NOT FOUND"
+    assert flask.call_count == 1
