@@ -34,7 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     from .config import load_settings
     from .dates import utc_now
     from .logs import configure_logging
-    from .publisher import HubPublisher
+    from .publisher import HubPublisher, host_lock_dir
     from .scheduler import attach as attach_scheduler
     from .site import Site, hooks
     from .web import FeedsvcApp, Metrics, init_app, install_fast_path
@@ -45,8 +45,10 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app = FeedsvcApp(__name__, static_folder=None)
     metrics = Metrics(__version__)
     publisher = None
-    if settings.websub_hubs:   # docs/aggregators.md: one sender among a server's workers
-        publisher = HubPublisher.for_server(settings, multiprocess_dir(), workers)
+    if settings.websub_hubs:   # docs/aggregators.md: one sender per host
+        shared = multiprocess_dir()   # set: a server's worker, perhaps one of many
+        lock_dir = (host_lock_dir(settings) or shared) if shared else None
+        publisher = HubPublisher.for_server(settings, lock_dir, workers)
         metrics.register_websub(publisher)
     site = Site(settings, clock or utc_now, on_reload=hooks(
         metrics.observe_reload, publisher and publisher.on_reload))

@@ -20,9 +20,13 @@ the process that serves, after any fork.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import stat
+import tempfile
 import threading
+from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -37,6 +41,25 @@ TOPIC_FIELDS = ("hub.url", "hub.topic")
 # A standby keeps topics this long at least (the notifier's default, 120 s): long enough to
 # cover the settle delay and a reload of the sender that died.
 STANDBY_WINDOW = 120.0
+
+
+def host_lock_dir(settings: Settings) -> Path | None:
+    """Return the folder of the sender lock of every process of this host that publishes
+    these feeds (the same public URL and hubs), whichever server it belongs to; None if
+    the user's folder for it in the temporary folder is not safely its own."""
+    user = os.getuid()
+    base = Path(tempfile.gettempdir()) / f"feedsvc-websub-{user}"
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(base)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != user:   # a symlink, or not ours
+        log.warning("WebSub: %s is not a folder of this user; one sender per server only",
+                    base)
+        return None
+    key = repr((settings.service_url, settings.websub_hubs)).encode("utf-8", "surrogatepass")
+    return base / hashlib.blake2b(key, digest_size=8).hexdigest()
 
 
 def changed_topics(old: Published | None, new: Published) -> list[str]:
@@ -72,11 +95,11 @@ class HubPublisher:
         self._settling = 0   # batches waiting out the settle delay
 
     @classmethod
-    def for_server(cls, settings: Settings, lock_dir: str | None,
+    def for_server(cls, settings: Settings, lock_dir: str | os.PathLike[str] | None,
                    workers: int | None = None) -> HubPublisher:
-        """Return the publisher of a serving process; *lock_dir* is shared by the server's
-        workers (its metrics folder), None when one process serves alone; *workers* is
-        how many there are (None: unknown, perhaps several)."""
+        """Return the publisher of a serving process; *lock_dir* is shared by the processes
+        of this host that serve these feeds (:func:`host_lock_dir`), None when one process
+        serves alone; *workers* is how many serve in this server (None: unknown)."""
         several = lock_dir is not None and (workers is None or workers > 1)
         settle = float(settings.reload_interval) if several else 0.0
         return cls(settings.websub_hubs, lock_dir=lock_dir, settle=settle)

@@ -174,3 +174,21 @@ def test_with_several_workers_a_batch_waits_until_every_worker_has_reloaded(
     assert HubPublisher.for_server(settings, None).settle == 0.0   # one process: at once
     assert HubPublisher.for_server(settings, str(tmp_path), workers=1).settle == 0.0
     assert HubPublisher.for_server(settings, str(tmp_path), workers=2).settle == 1.0
+
+
+def test_every_server_of_a_host_publishing_the_same_feeds_shares_one_sender_lock(
+        site_dir, hub, tmp_path, monkeypatch):
+    from feedsvc.publisher import host_lock_dir
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    settings = load_settings({"site_dir": str(site_dir), "websub_hubs": [hub.url]}, environ={})
+    other = load_settings({"site_dir": str(site_dir), "websub_hubs": [hub.url],
+                           "public_url": "https://elsewhere.example"}, environ={})
+    folder = host_lock_dir(settings)
+    assert folder == host_lock_dir(settings) != host_lock_dir(other)
+    assert folder.parent.stat().st_mode & 0o777 == 0o700
+    first, second = (HubPublisher.for_server(settings, folder, workers=1) for _ in range(2))
+    try:
+        assert (first.notifier().role, second.notifier().role) == ("sender", "standby")
+    finally:
+        first.close(0.1)
+        second.close(0.1)
