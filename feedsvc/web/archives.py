@@ -155,6 +155,9 @@ class ArchivePages:
     def find(self, path: str) -> Outcome:
         """Return what the decoded *path* answers (see the module's docstring)."""
         address, archive = self._archive_of(path)
+        if address is not None and self.site.current is None:   # before the first load
+            return Refusal(503, "The feeds are not loaded yet; try again in a moment.\n",
+                           "no-store", self.retry_after)
         if address is None or archive is None:
             return _not_found(f"Not found. Every feed is listed at {self.service_url}/\n")
         feed_url = self.service_url + feed_path(address.kind, address.name, address.fmt)

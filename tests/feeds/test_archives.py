@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import feedparser
 import pytest
-from lxml import etree
+from lxml import etree, isoschematron
 
 from feedsvc.config import load_settings
 from feedsvc.feeds.archives import ArchivePlanner, ArchiveUnavailable, render_page
@@ -19,6 +20,7 @@ from feedsvc.site import Site
 ATOM = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
 LIMIT, SIZE = 3, 4          # feed_limit, archive_page_size of these tests
+SCHEMAS = Path(__file__).resolve().parents[2] / "feedsvc" / "schemas"
 
 
 def date(n: int) -> str:
@@ -230,3 +232,18 @@ def test_hubs_are_advertised_beside_self_in_every_format_of_the_current_document
         assert rels[1:] == [("hub", hub) for hub in hubs], path
     doc = json.loads(published.documents["/feeds/tags/all-of-them.json"].body)
     assert doc["hubs"] == [{"type": "WebSub", "url": hub} for hub in hubs]
+
+
+def test_archive_pages_and_current_documents_with_hubs_are_valid_atom(site, posts):
+    relax_ng = etree.RelaxNG(etree.parse(str(SCHEMAS / "atom.rng")))
+    schematron = isoschematron.Schematron(etree.parse(str(SCHEMAS / "atom.sch")))
+    posts(14)
+    s = site(websub_hubs=["https://hub.example/"])
+    published = s.reload()
+    archive = published.feeds.archives[("all", "")]
+    documents = [published.documents["/feeds/all.atom"].body] + \
+        [render_page(archive, k, "atom", s.store).body for k in range(archive.pages)]
+    for body in documents:
+        root = etree.fromstring(body)
+        assert relax_ng.validate(root), relax_ng.error_log
+        assert schematron.validate(root), schematron.error_log

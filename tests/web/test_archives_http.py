@@ -247,3 +247,10 @@ def test_the_fast_path_answers_a_kept_page_as_flask_does_and_nothing_else(
     with mock.patch.object(fast, "fallback", wraps=fast.fallback) as flask:
         assert call(fast, page)[0] == "404 NOT FOUND"
     assert flask.call_count == 1
+
+
+def test_before_the_first_load_an_archive_url_is_503_not_404(app, client):
+    app.state.site.current = None
+    response = client.get("/feeds/archive/all/0.atom")
+    assert response.status_code == 503 and response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Retry-After"]
