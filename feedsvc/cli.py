@@ -91,11 +91,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .errors import FeedsvcError
     from .export import ExportError, export, export_continuously
     from .site import Site
-    settings = _settings(args)
+    from .archive_files import archive_files
+    settings = _settings(args, **({"archives": True} if args.archives else {}))
+    # With archives on (the flag or the setting) the current documents link the pages:
+    # they are written too, or the export's prev-archive links would lead nowhere.
+    archives = settings.archives
     site = Site(settings)
     try:
         published = site.reload()
-        result = export(published.documents, args.out)
+        result = export(published.documents, args.out,
+                        archive_files(published, site.store) if archives else None)
     except ExportError as exc:
         print(f"feedsvc build: {exc}", file=sys.stderr)
         return 1
@@ -105,15 +110,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     for skipped in result.skipped:
         print(f"feedsvc build: skipped {skipped.path!r}: {skipped.reason}", file=sys.stderr)
     if result.changed:
-        print(f"exported {len(published.documents) - len(result.skipped)} documents to "
+        pages = " and the archive pages" if archives else ""
+        print(f"exported {len(published.documents) - len(result.skipped)} documents{pages} to "
               f"{result.out} -> {result.build.name} ({result.written} files written, "
               f"{result.linked} unchanged, {len(result.skipped)} skipped)")
     else:
         print(f"{result.out} already holds these documents; nothing written")
     if args.watch:
+        from .publisher import HubPublisher
+        publisher = HubPublisher(settings.websub_hubs) if settings.websub_hubs else None
         stop = threading.Event()
-        with _stopped_by_signals(stop):
-            export_continuously(site, args.out, args.interval or settings.reload_interval, stop)
+        try:
+            with _stopped_by_signals(stop):
+                export_continuously(site, args.out, args.interval or settings.reload_interval,
+                                    stop, archives=archives, publisher=publisher)
+        finally:
+            if publisher is not None:
+                publisher.close(timeout=5)   # what is queued gets 5 s to reach the hubs
     return 0
 
 
@@ -169,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     _site_args(build)
     build.add_argument("--out", metavar="DIR", required=True,
                        help="a symlink to the newest build, kept in DIR.d/")
+    build.add_argument("--archives", action="store_true",
+                       help="also write every RFC 5005 archive page (sets archives: true; "
+                       "with archives: true in the config they are written anyway)")
     build.add_argument("--watch", action="store_true",
                        help="keep reloading and export again whenever something changed")
     build.add_argument("--interval", metavar="SECONDS", type=_number(1, 86400),

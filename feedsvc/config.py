@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -121,6 +122,29 @@ def _path_or_empty(value: Any) -> str:
     return _text(value)
 
 
+def _url_list(value: Any) -> tuple[str, ...]:
+    """A YAML list of URLs, or one string of them separated by commas or whitespace."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = [item for item in re.split(r"[\s,]+", value) if item]
+    elif isinstance(value, (list, tuple)):
+        items = [_text(item).strip() for item in value]
+    else:
+        raise ValueError("must be a list of URLs, or one string of them separated by commas")
+    urls = []
+    for url in items:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"each URL must start with http:// or https://, got {url!r}")
+        if re.search(r'[\x00-\x20<>"\x7f]', url):   # it goes into Link headers and XML
+            raise ValueError(f"a URL may not hold spaces, control characters, <, > or \", "
+                             f"got {url!r}")
+        # Kept as written but for an empty path: a hub's URL is compared as text.
+        urls.append(url if parts.path else url + "/")
+    return tuple(dict.fromkeys(urls))
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One configuration key: its name, default, parser and help text."""
@@ -169,6 +193,15 @@ SETTINGS: tuple[Setting, ...] = (
             "file on every reload."),
     Setting("cache_dir", "", _path_or_empty,
             "Folder for the persistent parse cache; empty: no cache."),
+    Setting("websub_hubs", (), _url_list,
+            "WebSub hubs to advertise in every feed and to tell of every change (a list, or "
+            "one string separated by commas or spaces); empty: WebSub off."),
+    Setting("archives", False, _boolean,
+            "Publish RFC 5005 archives of every feed, so its whole history can be walked."),
+    Setting("archive_page_size", 50, _integer(1),
+            "Entries per archive page, pages counted from the oldest post."),
+    Setting("archive_cache_mb", 64, _integer(0),
+            "Megabytes of rendered archive pages each serving process keeps (LRU); 0: none."),
     Setting("log_level", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "Logging level."),
     Setting("log_format", "text", _choice("text", "json"),
             "Log lines as text, or as one JSON object per line (access lines included)."),
@@ -204,6 +237,10 @@ class Settings:
     summary_length: int
     watch: bool
     cache_dir: str
+    websub_hubs: tuple[str, ...]
+    archives: bool
+    archive_page_size: int
+    archive_cache_mb: int
     log_level: str
     log_format: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)

@@ -33,6 +33,8 @@ from .documents import Document
 from .errors import FeedsvcError
 
 if TYPE_CHECKING:
+    from .archive_files import ArchiveFiles
+    from .publisher import HubPublisher
     from .site import Site
 
 log = logging.getLogger(__name__)
@@ -94,11 +96,14 @@ def document_file(path: str, document: Document) -> tuple[str | None, str]:
     return rel, ""
 
 
-def export_digest(documents: Mapping[str, Document]) -> str:
+def export_digest(documents: Mapping[str, Document], archives: ArchiveFiles | None = None
+                  ) -> str:
     """Return a short digest of every path and its ETag: equal digests, equal exports."""
     digest = hashlib.blake2b(digest_size=8)
     for path in sorted(documents):
         digest.update(f"{path}\0{documents[path].etag}\0".encode("utf-8", "surrogatepass"))
+    for name in archives.names() if archives is not None else ():
+        digest.update(f"{name}\0".encode("utf-8", "surrogatepass"))   # paths hold digests
     return digest.hexdigest()
 
 
@@ -121,8 +126,10 @@ def builds_dir(out: Path) -> Path:
     return out.with_name(out.name + ".d")
 
 
-def export(documents: Mapping[str, Document], out: str | os.PathLike[str]) -> ExportResult:
-    """Write *documents* as a new build and point OUT at it; keep OUT as it was on failure."""
+def export(documents: Mapping[str, Document], out: str | os.PathLike[str],
+           archives: ArchiveFiles | None = None) -> ExportResult:
+    """Write *documents* (and *archives*, the RFC 5005 pages) as a new build and point OUT
+    at it; keep OUT as it was on failure."""
     out = Path(os.path.abspath(out))
     builds = builds_dir(out)
     try:
@@ -131,13 +138,16 @@ def export(documents: Mapping[str, Document], out: str | os.PathLike[str]) -> Ex
         raise ExportError(out, f"cannot create {builds}: {exc.strerror or exc}") from None
     with _locked(builds):
         previous = current_build(out)
-        digest = export_digest(documents)
+        digest = export_digest(documents, archives)
         if previous is not None and previous.name.endswith(f"-{digest}"):
             return ExportResult(out, previous, changed=False)
         build: Path | None = None
         try:
             build = _new_build(builds, digest)
             written, linked, skipped = _write_tree(documents, build, previous)
+            if archives is not None:
+                more = archives.write(build, previous)
+                written, linked, skipped = written + more[0], linked + more[1], skipped + more[2]
             _swap(out, build)
         except OSError as exc:
             if build is not None:
@@ -184,7 +194,7 @@ def _write_tree(documents: Mapping[str, Document], build: Path, previous: Path |
             continue
         old = os.path.join(previous, rel) if previous is not None else None
         try:
-            counts = _write_document(target, document, old)
+            counts = write_document(target, document, old)
         except (OSError, ValueError) as exc:
             if isinstance(exc, OSError) and exc.errno not in _NAME_ERRNOS:
                 raise
@@ -196,7 +206,7 @@ def _write_tree(documents: Mapping[str, Document], build: Path, previous: Path |
     return written, linked, skipped
 
 
-def _write_document(target: str, document: Document, old: str | None) -> tuple[int, int]:
+def write_document(target: str, document: Document, old: str | None) -> tuple[int, int]:
     """Write a document and its .gz; return how many files were written and linked."""
     os.makedirs(os.path.dirname(target), exist_ok=True)
     counts = [0, 0]
@@ -281,17 +291,29 @@ def _prune(out: Path, keep: set[str]) -> None:
 
 
 def export_continuously(site: Site, out: str | os.PathLike[str], interval: float,
-                        stop: threading.Event) -> None:
-    """Reload every *interval* seconds (and when a future post is due); export what changed."""
+                        stop: threading.Event, *, archives: bool = False,
+                        publisher: HubPublisher | None = None) -> None:
+    """Reload every *interval* seconds (and when a future post is due); export what changed.
+
+    With *archives*, the RFC 5005 pages too. With a *publisher*, tell the WebSub hubs of
+    every feed whose bytes changed, once the new export is in place (the hubs fetch it).
+    """
+    from .archive_files import archive_files
+    from .publisher import changed_topics
+    exported = site.current             # what OUT holds: the export made before the loop
     while not stop.wait(_next_wait(site, interval)):
         published = site.try_reload()
         if published is None:
             continue                    # the site logged why; the last export stays served
         try:
-            result = export(published.documents, out)
+            result = export(published.documents, out,
+                            archive_files(published, site.store) if archives else None)
         except ExportError as exc:
             log.error("export failed: %s", exc)
             continue
+        if publisher is not None:
+            publisher.publish(changed_topics(exported, published))
+        exported = published
         for skipped in result.skipped if result.changed else ():
             log.warning("export: skipped %r: %s", skipped.path, skipped.reason)
         if result.changed:

@@ -75,6 +75,7 @@ class FeedView:
     page_url: str
     site_page: str
     formats: tuple[FormatLink, ...]
+    older: tuple[FormatLink, ...] = ()   # the newest RFC 5005 archive page, when there is one
 
     @property
     def xml_url(self) -> str:
@@ -161,10 +162,16 @@ def _view(settings: Settings, feeds: FeedSet, kind: str, name: str, count: int) 
         FormatLink(fmt, base + feed_path(kind, name, fmt), FORMAT_LABELS[fmt],
                    FORMAT_SHORT[fmt], MEDIA_TYPES[fmt], f"{title} ({FORMAT_LABELS[fmt]})")
         for fmt in FORMATS)
+    archive = feeds.archives.get((kind, name))
+    newest = archive.newest(base) if archive is not None else ""
+    older = tuple(
+        FormatLink(fmt, f"{newest}.{fmt}", FORMAT_LABELS[fmt], FORMAT_SHORT[fmt],
+                   MEDIA_TYPES[fmt], f"{title}: older posts ({FORMAT_LABELS[fmt]})")
+        for fmt in FORMATS) if newest else ()
     return FeedView(kind=kind, name=name, title=title, count=count,
                     page_url=base + page_path(kind, name),
                     site_page=site_page(settings, kind, name),
-                    formats=formats)
+                    formats=formats, older=older)
 
 
 def site_page(settings: Settings, kind: str, name: str) -> str:

@@ -115,7 +115,8 @@ class FeedsvcServer(BaseApplication):
     def load(self) -> Any:
         """Return the WSGI app; gunicorn calls this in each worker."""
         from . import create_app
-        return create_app(self.overrides, config_file=self.config_file)
+        return create_app(self.overrides, config_file=self.config_file,
+                          workers=self.options.get("workers"))
 
 
 def serve(overrides: Mapping[str, Any], config_file: str | os.PathLike[str] | None,
@@ -205,10 +206,11 @@ def granian_logging(log_format: str = "text") -> dict[str, Any]:
     }
 
 
-def granian_app(overrides: Mapping[str, Any], config_file: str | None, target: str) -> Any:
+def granian_app(overrides: Mapping[str, Any], config_file: str | None, workers: int,
+                target: str) -> Any:
     """Return the WSGI app; granian calls this in each worker (*target* is unused)."""
     from . import create_app
-    return create_app(overrides, config_file=config_file)
+    return create_app(overrides, config_file=config_file, workers=workers)
 
 
 def serve_granian(overrides: Mapping[str, Any], config_file: str | None, host: str, port: int,
@@ -229,5 +231,6 @@ def serve_granian(overrides: Mapping[str, Any], config_file: str | None, host: s
         log_level=LogLevels(log_level.lower()), log_dictconfig=granian_logging(log_format),
         log_access=access_log, log_access_format=GRANIAN_ACCESS_FORMAT,
         websockets=False, workers_kill_timeout=10)
-    server.serve(target_loader=functools.partial(granian_app, dict(overrides), config_file))
+    server.serve(target_loader=functools.partial(granian_app, dict(overrides), config_file,
+                                                 workers))
     return 0

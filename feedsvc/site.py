@@ -65,6 +65,9 @@ class Published:
     documents: Mapping[str, Document]
     summary: Summary
     restored_at: dt.datetime | None = None
+    # Decoded path -> public URL of every feed document: the WebSub topics (docs/aggregators.md)
+    topics: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +84,29 @@ class ReloadStatus:
 
 # Called after every reload: with what it published, or None when it failed.
 ReloadHook = Callable[[Published | None, ReloadStatus], None]
+
+
+def hooks(*each: ReloadHook | None) -> ReloadHook:
+    """Return one ``on_reload`` hook that calls each given hook in turn (None: skipped)."""
+    chosen = tuple(hook for hook in each if hook is not None)
+
+    def call(published: Published | None, status: ReloadStatus) -> None:
+        for hook in chosen:
+            hook(published, status)
+    return call
+
+
+def feed_topics(feeds: FeedSet, service_url: str) -> dict[str, str]:
+    """Return the public URL of every feed document under each decoded path it is served at
+    (the jekyll-feed paths too: a subscriber may use either as its WebSub topic)."""
+    topics = {}
+    for key in feeds.feeds:
+        topics[feed_path(key.kind, key.name, key.fmt, encoded=False)] = \
+            service_url + feed_path(key.kind, key.name, key.fmt)
+        if key.fmt == "atom":
+            topics[jekyll_feed_path(key.kind, key.name, encoded=False)] = \
+                service_url + jekyll_feed_path(key.kind, key.name)
+    return topics
 
 
 def route_documents(feeds: FeedSet, pages: Mapping[str, Document]) -> dict[str, Document]:
@@ -129,7 +155,9 @@ class Site:
                 raise
             published = Published(snapshot, feeds,
                                   types.MappingProxyType(route_documents(feeds, pages)),
-                                  Summary.of(snapshot))
+                                  Summary.of(snapshot),
+                                  topics=types.MappingProxyType(
+                                      feed_topics(feeds, self.settings.service_url)))
             self.current = published
             self._save_documents(published)
             self.status = dataclasses.replace(
@@ -206,4 +234,5 @@ class Site:
         return None if current is None else current.documents.get(path)
 
 
-__all__ = ["FORMATS", "Published", "ReloadStatus", "Site", "Summary", "route_documents"]
+__all__ = ["FORMATS", "Published", "ReloadStatus", "Site", "Summary", "feed_topics", "hooks",
+           "route_documents"]

@@ -29,22 +29,19 @@ SIGKILL, OOM). Each standby tries the lock again every ``lock_retry_interval`` s
 of them takes over within that time, and then sends what it has queued: topics it saw within
 the last ``standby_window`` seconds (older ones are dropped and counted as ``expired``), which
 covers changes the dead sender may not have got to. A duplicate ping is harmless; the hub
-fetches the topic and finds nothing new. flock (not ``lockf``/``fcntl`` record locks) is the
-right kind: two opens of the file conflict even inside one process, and it is not inherited
-across ``exec``. The lock dir must be on a local filesystem (flock over NFS is not reliable),
-and several hosts each have their own sender, which only duplicates pings.
+fetches the topic and finds nothing new. The lock itself, and why flock, is
+:class:`feedsvc.hostlock.HostLock`; several hosts each have their own sender, which only
+duplicates pings.
 
 Create the notifier in the process that uses it, after any ``fork()`` (a thread does not
 survive a fork, and a child would share the parent's lock): :meth:`notify` refuses to run in
 another process than the one that created the notifier.
 
-This module uses the standard library only and imports nothing from feedsvc.
+This module uses the standard library only and imports nothing from feedsvc but the lock.
 """
 from __future__ import annotations
 
 import collections
-import errno
-import fcntl
 import http.client
 import logging
 import os
@@ -56,8 +53,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from .hostlock import HostLock
 
 __all__ = ["HubNotifier", "LOCK_NAME"]
 
@@ -130,7 +128,8 @@ class HubNotifier:
     taken off (jitter); a hub's ``Retry-After`` is honoured up to *backoff_max*. *timeout*:
     seconds for one request. *topic_fields*: the form fields that carry the topic
     (``("hub.url", "hub.topic")`` suits hubs of both conventions). *start*: start the sending
-    thread now (else call :meth:`start`).
+    thread now (else call :meth:`start`). *on_outcome*: called by the sending thread, with no
+    lock held, after each request's outcome is counted (metrics read :meth:`snapshot` then).
     """
 
     def __init__(self, hubs: Iterable[str], *, lock_dir: str | os.PathLike[str] | None = None,
@@ -139,7 +138,8 @@ class HubNotifier:
                  lock_retry_interval: float = 5.0, standby_window: float = 120.0,
                  topic_fields: Iterable[str] = ("hub.url",), user_agent: str = USER_AGENT,
                  opener: urllib.request.OpenerDirector | None = None,
-                 rng: Callable[[], float] = random.random, start: bool = True) -> None:
+                 rng: Callable[[], float] = random.random, start: bool = True,
+                 on_outcome: Callable[[], None] | None = None) -> None:
         urls = list(dict.fromkeys(h.strip() for h in hubs if h and h.strip()))
         if max_queue < 1 or max_attempts < 1:
             raise ValueError("max_queue and max_attempts must be at least 1")
@@ -158,6 +158,7 @@ class HubNotifier:
         self.user_agent = user_agent
         self._opener = opener or urllib.request.build_opener(_NoRedirect)
         self._rng = rng
+        self._on_outcome = on_outcome
         self._hubs = {url: _Hub(url) for url in urls}
         self._cond = threading.Condition()
         self._pending = 0          # jobs in all hubs' pending queues (in-flight ones excluded)
@@ -165,16 +166,9 @@ class HubNotifier:
         self._closed = False
         self._pid = os.getpid()
         self._thread: threading.Thread | None = None
-        self._lock_path: Path | None = None
-        self._lock_fd: int | None = None
-        self._is_sender = lock_dir is None
+        self._host_lock = None if lock_dir is None else HostLock(lock_dir, LOCK_NAME)
         self._next_lock_try = 0.0
-        if lock_dir is not None:
-            Path(lock_dir).mkdir(parents=True, exist_ok=True)
-            self._lock_path = Path(lock_dir) / LOCK_NAME
-            # O_CLOEXEC: a program this process execs does not keep the lock alive.
-            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            self._try_lock(time.monotonic())
+        self._try_lock(time.monotonic())
         if start:
             self.start()
 
@@ -264,7 +258,7 @@ class HubNotifier:
             hubs = {url: hub.stats() for url, hub in self._hubs.items()}
             out: dict[str, Any] = {
                 "role": self._role(),
-                "lock_file": str(self._lock_path) if self._lock_path else None,
+                "lock_file": str(self._host_lock.path) if self._host_lock else None,
                 "queue_length": sum(h["queue_length"] for h in hubs.values()),
                 "queue_max": self.max_queue,
             }
@@ -277,6 +271,10 @@ class HubNotifier:
             return out
 
     # -- the thread's side -------------------------------------------------------------------
+
+    @property
+    def _is_sender(self) -> bool:
+        return self._host_lock is None or self._host_lock.held
 
     def _role(self) -> str:
         return "closed" if self._closed else "sender" if self._is_sender else "standby"
@@ -297,6 +295,11 @@ class HubNotifier:
             with self._cond:
                 self._record(hub, job, outcome)
                 self._cond.notify_all()
+            if self._on_outcome is not None:
+                try:
+                    self._on_outcome()
+                except Exception:   # noqa: BLE001 - an observer's bug must not stop sending
+                    log.exception("WebSub: on_outcome failed")
 
     def _next_job(self) -> tuple[_Hub, _Job] | None:
         """Under the lock: wait for a due job and mark it in flight; None once closed."""
@@ -422,27 +425,13 @@ class HubNotifier:
     def _try_lock(self, now: float) -> None:
         """Under the lock (or in __init__): become the sender if the flock is free."""
         self._next_lock_try = now + self.lock_retry_interval
-        if self._lock_fd is None or self._is_sender:
-            return
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                log.error("WebSub: cannot lock %s: %s", self._lock_path, exc)
-            return
-        self._is_sender = True
-        try:   # for an operator: who sends (the lock, not this text, decides)
-            os.ftruncate(self._lock_fd, 0)
-            os.pwrite(self._lock_fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        except OSError:
-            pass
-        log.info("WebSub: process %d is this host's sender (%s)", os.getpid(), self._lock_path)
+        lock = self._host_lock
+        if lock is not None and not lock.held and lock.try_acquire():
+            log.info("WebSub: process %d is this host's sender (%s)", os.getpid(), lock.path)
 
     def _release_lock(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)   # closing the file releases the flock
-            self._lock_fd = None
-        self._is_sender = False
+        if self._host_lock is not None:
+            self._host_lock.close()
 
 
 def _head(hub: _Hub) -> _Job:

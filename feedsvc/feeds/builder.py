@@ -13,9 +13,10 @@ from ..config import Settings
 from ..documents import Document, make_documents
 from ..source import BodyReader, Post, Snapshot
 from ..urls import FORMATS
+from .archives import ArchivePlanner, FeedArchive, current_history
 from .content import clean_text, collapse
 from .entries import FeedOptions, feed_posts, make_entry
-from .formats import RENDERERS, Entry, FeedMeta, feed_updated
+from .formats import RENDERERS, Entry, FeedMeta, History, feed_updated
 from .ids import IdRegistry, requested_id, tag_authority
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,16 @@ class FeedSet:
     updated: Mapping[tuple[str, str], dt.datetime | None]    # newest entry's updated
     titles: Mapping[tuple[str, str], str]
     duplicate_ids: tuple[str, ...] = ()                      # ids more than one post had
+    # RFC 5005 archive of each feed, when the archives setting is on (feeds/archives.py)
+    archives: Mapping[tuple[str, str], FeedArchive] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({}))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Built:
     """A feed as last built, with what it was built from."""
 
-    signature: tuple[tuple[str, str, str], ...]
+    signature: tuple[tuple[tuple[str, str, str], ...], History]   # entries, archive links
     documents: Mapping[str, Document]
     entries: tuple[Entry, ...]
     updated: dt.datetime | None
@@ -58,7 +62,7 @@ class _Built:
 class _Rendered:
     """A feed rendered in every format, waiting for its documents to be made."""
 
-    keys: tuple[tuple[str, str, str], ...]
+    signature: tuple[tuple[tuple[str, str, str], ...], History]
     entries: tuple[Entry, ...]
     updated: dt.datetime | None
     title: str
@@ -79,6 +83,7 @@ class FeedBuilder:
         self._entries: dict[tuple[str, str], Entry] = {}   # (path, digest) -> entry
         self._feeds: dict[tuple[str, str], _Built] = {}
         self._duplicates: tuple[str, ...] = ()
+        self._archives = ArchivePlanner(options) if options.archives else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedBuilder:
@@ -91,32 +96,37 @@ class FeedBuilder:
         *bodies* gives the raw body of each post whose entry is not made yet.
         """
         ids = self._unique_ids(snapshot.posts)
+        every_feed = list(feed_posts(snapshot, None))
+        archives = {} if self._archives is None else self._archives.plan(
+            every_feed, snapshot.posts, ids, self._duplicates, self.meta)
         entries_used: dict[tuple[str, str], Entry] = {}
         feeds: dict[tuple[str, str], _Built | None] = {}
         rendered: dict[tuple[str, str], _Rendered] = {}
-        for kind, name, posts in feed_posts(snapshot, self.options.feed_limit):
+        for kind, name, every_post in every_feed:
+            posts = every_post[:self.options.feed_limit]
             keys = tuple((p.path, p.digest, ids[p.path]) for p in posts)
             for (path, digest, entry_id), post in zip(keys, posts):
                 if (path, digest) not in entries_used:
                     entries_used[(path, digest)] = self._entry(post, entry_id, bodies)
+            history = current_history(archives.get((kind, name)), self.options.service_url)
             old = self._feeds.get((kind, name))
-            if old is not None and old.signature == keys:
+            if old is not None and old.signature == (keys, history):
                 feeds[(kind, name)] = old
             else:
                 feeds[(kind, name)] = None   # keeps the order; filled in below
-                rendered[(kind, name)] = self._render(kind, name, keys, entries_used)
+                rendered[(kind, name)] = self._render(kind, name, keys, history, entries_used)
         # Compress and hash every rebuilt document in one batch (on all cores when big).
         items = [(body, fmt, r.updated) for r in rendered.values() for fmt, body in r.bodies]
         made = iter(make_documents(items))
         for key, r in rendered.items():
             documents = {fmt: next(made) for fmt, _ in r.bodies}
             self.builds += len(documents)
-            feeds[key] = _Built(r.keys, types.MappingProxyType(documents), r.entries,
+            feeds[key] = _Built(r.signature, types.MappingProxyType(documents), r.entries,
                                 r.updated, r.title)
         built: dict[tuple[str, str], _Built] = feeds   # type: ignore[assignment]
         self._entries = entries_used     # drop entries no feed shows any more
         self._feeds = built
-        return self._feed_set(built)
+        return self._feed_set(built, archives)
 
     def _requested_id(self, post: Post) -> str:
         return requested_id(post, self.options.id_style, self.options.site_url, self._authority)
@@ -140,15 +150,18 @@ class FeedBuilder:
         return make_entry(post, bodies.body_of(post), entry_id, self.options)
 
     def _render(self, kind: str, name: str, keys: tuple[tuple[str, str, str], ...],
-                entries_by_version: Mapping[tuple[str, str], Entry]) -> _Rendered:
-        """Render one feed's bytes in every format (documents are made in a batch)."""
+                history: History, entries_by_version: Mapping[tuple[str, str], Entry]
+                ) -> _Rendered:
+        """Render one feed's current document in every format (made in a batch later)."""
         entries = tuple(entries_by_version[(path, digest)] for path, digest, _ in keys)
-        meta = self._meta(kind, name)
+        meta = dataclasses.replace(self.meta(kind, name), hubs=self.options.websub_hubs,
+                                   history=history)
         updated = feed_updated(entries)
         bodies = tuple((fmt, RENDERERS[fmt](meta, entries, self.zone)) for fmt in FORMATS)
-        return _Rendered(keys, entries, updated, meta.title, bodies)
+        return _Rendered((keys, history), entries, updated, meta.title, bodies)
 
-    def _meta(self, kind: str, name: str) -> FeedMeta:
+    def meta(self, kind: str, name: str) -> FeedMeta:
+        """Return what a feed says about itself (no hubs, no archive links)."""
         options = self.options
         if kind == "all":
             title, home = self._site_title, options.site_url + "/"
@@ -165,7 +178,8 @@ class FeedBuilder:
             tag_scheme=options.site_url + "/tags/",
         )
 
-    def _feed_set(self, feeds: Mapping[tuple[str, str], _Built]) -> FeedSet:
+    def _feed_set(self, feeds: Mapping[tuple[str, str], _Built],
+                  archives: Mapping[tuple[str, str], FeedArchive]) -> FeedSet:
         documents = {FeedKey(kind, name, fmt): built.documents[fmt]
                      for (kind, name), built in feeds.items() for fmt in FORMATS}
         return FeedSet(
@@ -174,6 +188,7 @@ class FeedBuilder:
             updated=types.MappingProxyType({k: b.updated for k, b in feeds.items()}),
             titles=types.MappingProxyType({k: b.title for k, b in feeds.items()}),
             duplicate_ids=self._duplicates,
+            archives=types.MappingProxyType(archives),
         )
 
 

@@ -37,6 +37,9 @@ class FeedOptions:
     category_url: str
     tag_url: str
     summary_length: int
+    websub_hubs: tuple[str, ...]   # advertised by every current document
+    archives: bool                 # RFC 5005 archives (feeds/archives.py)
+    archive_page_size: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedOptions:
@@ -50,10 +53,12 @@ class FeedOptions:
         return load_zone(self.timezone)
 
 
-def feed_posts(snapshot: Snapshot, limit: int) -> Iterator[tuple[str, str, tuple[Post, ...]]]:
+def feed_posts(snapshot: Snapshot, limit: int | None
+               ) -> Iterator[tuple[str, str, tuple[Post, ...]]]:
     """Yield (kind, name, posts newest first) of every feed: global, categories, tags.
 
-    A feed shows its newest *limit* posts. A name no URL can carry has no feed.
+    A feed shows its newest *limit* posts (None: all of them, the snapshot's own tuples).
+    A name no URL can carry has no feed.
     """
     yield "all", "", snapshot.posts[:limit]
     for kind, index in (("category", snapshot.categories), ("tag", snapshot.tags)):

@@ -29,6 +29,7 @@ from ..urls import FORMATS, feed_path
 from .content import clean_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"   # RFC 5005 §6
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Atom requires feed <updated>; an empty feed (only the global feed of an empty store)
 # says 1970-01-01T00:00:00Z rather than the build time, which would change its bytes.
@@ -55,6 +56,24 @@ class Entry:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class History:
+    """The RFC 5005 links of one document; each URL is given without its ``.<format>``.
+
+    The current document links only ``prev-archive`` (when there are archives); an archive
+    document (``archived``) also says ``<fh:archive/>``, links ``current``, names its own URL
+    and links ``next-archive``.
+    """
+
+    archived: bool = False
+    this: str = ""            # an archive document's own URL
+    prev_archive: str = ""    # the next older archive document, "" for none
+    next_archive: str = ""    # the next newer one, "" for none
+
+
+NO_HISTORY = History()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class FeedMeta:
     """What a feed says about itself."""
 
@@ -68,10 +87,28 @@ class FeedMeta:
     author: str
     category_scheme: str
     tag_scheme: str
+    hubs: tuple[str, ...] = ()         # WebSub hubs (current documents only)
+    history: History = NO_HISTORY
 
     def self_url(self, fmt: str) -> str:
-        """Return the public URL of this feed in *fmt*."""
+        """Return the public URL of this feed in *fmt* (its current document)."""
         return self.service_url + feed_path(self.kind, self.name, fmt)
+
+    def document_url(self, fmt: str) -> str:
+        """Return the URL of this very document in *fmt*: an archive page's own, else the feed's."""
+        return f"{self.history.this}.{fmt}" if self.history.archived else self.self_url(fmt)
+
+    def links(self, fmt: str) -> list[tuple[str, str]]:
+        """Return (rel, href) of the links that follow rel="self": hubs, then RFC 5005's."""
+        links = [("hub", hub) for hub in self.hubs]
+        history = self.history
+        if history.archived:
+            links.append(("current", self.self_url(fmt)))
+        for rel, stem in (("prev-archive", history.prev_archive),
+                          ("next-archive", history.next_archive)):
+            if stem:
+                links.append((rel, f"{stem}.{fmt}"))
+        return links
 
 
 def feed_updated(entries: Sequence[Entry]) -> dt.datetime | None:
@@ -104,7 +141,7 @@ def _generator(meta: FeedMeta, fmt: str) -> _Generator:
     generator.title(meta.title)
     generator.id(meta.self_url("atom"))
     generator.subtitle(meta.subtitle)   # also RSS <description>, which must not be empty
-    generator.link(href=meta.self_url(fmt), rel="self", type=_MEDIA_TYPES[fmt])
+    generator.link(href=meta.document_url(fmt), rel="self", type=_MEDIA_TYPES[fmt])
     # Last: feedgen takes RSS <link> from the last link() call.
     generator.link(href=meta.home, rel="alternate", type="text/html")
     if meta.language:
@@ -134,6 +171,7 @@ def render_rss(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> byt
             item.media.thumbnail(url=entry.image, group=None)
     root = _reparse(generator.rss_str())
     _date_rss(root, entries, zone)
+    _link(root.find("channel"), meta, "rss")
     return _serialise(root)
 
 
@@ -185,6 +223,7 @@ def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> by
             item.media.thumbnail(url=entry.image, group=None)
     root = _reparse(generator.atom_str())
     _fix_atom(root, entries, zone)
+    _link(root, meta, "atom")
     return _serialise(root)
 
 
@@ -199,6 +238,30 @@ def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -
         link.set("type", "text/html")
         element.find(atom + "updated").text = format_rfc3339(entry.updated, zone)
         element.find(atom + "published").text = format_rfc3339(entry.published, zone)
+
+
+def _link(head: etree._Element, meta: FeedMeta, fmt: str) -> None:
+    """Put the hub and RFC 5005 links after rel="self", and ``<fh:archive/>`` in an archive.
+
+    WebSub §4 (rel="hub" beside rel="self"); RFC 5005 §4 (``fh:archive`` in the head of an
+    archive document, its prev-archive, next-archive and current links). RSS carries them as
+    ``atom:link``, as it carries rel="self". Nothing is added to a document with neither, so
+    its bytes stay as they were.
+    """
+    links = meta.links(fmt)
+    if not links and not meta.history.archived:
+        return
+    tag = f"{{{ATOM_NS}}}link"
+    anchor = next(link for link in head.iterchildren(tag) if link.get("rel") == "self")
+    position = head.index(anchor)
+    for offset, (rel, href) in enumerate(links, start=1):
+        element = etree.Element(tag, href=href, rel=rel)
+        if rel != "hub":
+            element.set("type", _MEDIA_TYPES[fmt])
+        head.insert(position + offset, element)
+    if meta.history.archived:
+        head.insert(position + len(links) + 1, etree.Element(f"{{{HISTORY_NS}}}archive"))
+        etree.cleanup_namespaces(head.getroottree().getroot(), top_nsmap={"fh": HISTORY_NS})
 
 
 def _reparse(document: bytes) -> etree._Element:
@@ -222,9 +285,20 @@ def render_json(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> by
         "feed_url": meta.self_url("json"),
         "description": meta.subtitle,
     }
+    history = meta.history
+    if history.prev_archive:   # JSON Feed 1.1 pages to older items with next_url
+        feed["next_url"] = f"{history.prev_archive}.json"
     if meta.language:
         feed["language"] = meta.language
     feed["authors"] = [{"name": meta.author}]
+    if meta.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
+    if history.archived:   # RFC 5005's links, in a JSON Feed extension object
+        feed["_feedsvc"] = {"about": "https://jsonfeed.org/version/1.1#extensions",
+                            "archive": True, "self": meta.document_url("json"),
+                            "current": meta.self_url("json"),
+                            **{rel.replace("-", "_"): href
+                               for rel, href in meta.links("json") if rel != "current"}}
     feed["items"] = [_json_item(entry, zone) for entry in entries]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 

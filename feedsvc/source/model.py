@@ -106,3 +106,8 @@ class BodyReader(Protocol):
     def body_of(self, post: Post) -> str:
         """Return the raw body (Markdown or HTML) of *post* as the store read it."""
         ...
+
+    def body_of_version(self, post: Post) -> str | None:
+        """Return the raw body of exactly this version of *post*, or None when its file
+        holds another version now (archive pages must render the version they name)."""
+        ...

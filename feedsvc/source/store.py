@@ -351,6 +351,20 @@ class Store:
             self._recheck.add(post.path)
         return body or ""
 
+    def body_of_version(self, post: Post) -> str | None:
+        """Return the raw body of exactly this version of *post*, or None if its file now
+        holds another version (or is broken, or gone); the next reload will find out.
+
+        Safe to call from any thread: it reads the file and changes nothing in the store.
+        """
+        try:
+            current, body = load_post(post.path, self.options)
+        except ContentError:
+            return None
+        if current is None or current.digest != post.digest:
+            return None
+        return body or ""
+
 
 def can_fork() -> bool:
     """Return whether forking worker processes is safe: only while this process has one

@@ -1,8 +1,9 @@
 """The web layer: HTTP answers from prepared documents, and the operators' endpoints.
 
-Owns: the pure HTTP logic (``http``: preconditions, encodings, the document answer), the
-Flask blueprint and the app's typed state (``views``), the WSGI fast path (``fastpath``),
-``/healthz`` (``health``) and ``/metrics`` (``metrics``).
+Owns: the pure HTTP logic (``http``: preconditions, encodings, the document answer, Link
+headers), the Flask blueprint and the app's typed state (``views``), the WSGI fast path
+(``fastpath``), archive pages over HTTP and their LRU cache (``archives``), ``/healthz``
+(``health``) and ``/metrics`` (``metrics``).
 
 May import: everything below it (``feedsvc.site`` and the shared nouns), Flask, Werkzeug and
 prometheus_client. Nothing imports it but ``feedsvc.create_app`` and the server.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .archives import IMMUTABLE
 from .http import MAX_PATH, ROUTE_OF_TYPE, STATUS_LINES, Header, document_answer
 from .views import AppState, FeedsvcApp
 
@@ -25,7 +26,8 @@ class RequestHeaders:
 class DocumentFastPath:
     """A plain WSGI callable in front of Flask that answers GET and HEAD of documents.
 
-    A request for a published document costs a dict lookup and :func:`document_answer`,
+    A request for a published document (or an archive page already rendered and kept, of
+    the published version) costs a dict lookup and :func:`document_answer`,
     the very function the Flask view answers with; everything else (unknown paths, other
     methods, overlong paths, /healthz, /metrics, errors, before the first load) goes to
     Flask unchanged. It runs what Flask's hooks would for such a request: the scheduler's
@@ -64,14 +66,20 @@ class DocumentFastPath:
         path = "/" + path_info.encode("latin-1").decode(errors="replace").lstrip("/")
         if len(path) > MAX_PATH:
             return None
-        document = self.state.site.document(path)
-        if document is None:
+        state = self.state
+        document = state.site.document(path)
+        if document is not None:
+            cache_control, route = state.cache_control, ROUTE_OF_TYPE.get(
+                document.content_type, "feed")
+        elif state.archives is not None and (document := state.archives.kept(path)):
+            cache_control, route = IMMUTABLE, "archive"   # a kept archive page
+        else:
             return None
         if self.before is not None:
             self.before()
         status, headers, body = document_answer(document, RequestHeaders(environ),
-                                                self.state.cache_control)
-        self.count(ROUTE_OF_TYPE.get(document.content_type, "feed"), status)
+                                                cache_control, state.links(path))
+        self.count(route, status)
         return status, headers, body
 
     def count(self, route: str, status: int) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from ..dates import UTC, format_rfc3339
 from ..site import Site
@@ -16,8 +18,14 @@ def snapshot_age(site: Site) -> float | None:
     return None if last is None else max(0.0, (site.clock() - last).total_seconds())
 
 
-def health(site: Site) -> tuple[int, dict[str, object]]:
-    """Return the status code and JSON body of /healthz."""
+def health(site: Site, websub: Mapping[str, Any] | None = None
+           ) -> tuple[int, dict[str, object]]:
+    """Return the status code and JSON body of /healthz.
+
+    *websub* is this process's WebSub publisher state (:meth:`HubPublisher.snapshot`),
+    shown as ``websub``; None when no hub is set (no key then). A hub that is down never
+    changes the status.
+    """
     status, current = site.status, site.current
     age = snapshot_age(site)
     if current is None or age is None:
@@ -43,6 +51,8 @@ def health(site: Site) -> tuple[int, dict[str, object]]:
         "last_failure": _rfc3339(status.last_failure),
         "failures": status.failures,
     }
+    if websub is not None:
+        body["websub"] = dict(websub)
     return code, body
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..dates import parse_http_date
 from ..documents import CONTENT_TYPES, Document
@@ -21,8 +21,8 @@ PLAIN = "text/plain; charset=utf-8"
 PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
             "form-action 'none'; frame-ancestors 'none'")
 # The only values of the route label: never the raw path (unbounded label cardinality).
-ROUTES = ("feed", "page", "opml", "healthz", "livez", "readyz", "metrics", "not_found",
-          "unavailable", "other")
+ROUTES = ("feed", "page", "opml", "archive", "healthz", "livez", "readyz", "metrics",
+          "not_found", "unavailable", "other")
 ROUTE_OF_TYPE = {CONTENT_TYPES["html"]: "page", CONTENT_TYPES["opml"]: "opml"}
 
 
@@ -134,15 +134,17 @@ PRECONDITION_FAILED = b"Precondition failed.\n"
 Header = tuple[str, str]
 
 
-def document_answer(document: Document, headers: Mapping[str, str],
-                    cache_control: str) -> tuple[int, list[Header], bytes]:
+def document_answer(document: Document, headers: Mapping[str, str], cache_control: str,
+                    links: Sequence[Header] = ()) -> tuple[int, list[Header], bytes]:
     """Return the status, headers and body of a GET of *document*: 200, 304 or 412.
 
-    Both the Flask view and the fast path answer from this, so their headers cannot differ.
+    *links* are its ``Link`` headers (:func:`topic_links`), sent with every answer. Both
+    the Flask view and the fast path answer from this, so their headers cannot differ.
     """
     gzipped = wants_gzip(headers.get("Accept-Encoding"))
     etag = document.gzip_etag if gzipped else document.etag
-    common = [("Cache-Control", cache_control), ("Vary", "Accept-Encoding")]
+    # Last-Modified last: Werkzeug moves it there on a 304 (views.DocumentResponse).
+    common = [("Cache-Control", cache_control), ("Vary", "Accept-Encoding"), *links]
     if document.last_modified_http:
         common.append(("Last-Modified", document.last_modified_http))
     decision = evaluate_preconditions(headers, document, etag)
@@ -160,6 +162,22 @@ def document_answer(document: Document, headers: Mapping[str, str],
         answer.append(("Content-Security-Policy", PAGE_CSP))
     return 200, answer, body
 
+
+def hub_links(hubs: Sequence[str]) -> tuple[Header, ...]:
+    """Return the ``Link: <hub>; rel="hub"`` header of each WebSub hub (WebSub §4)."""
+    return tuple(("Link", f'<{hub}>; rel="hub"') for hub in hubs)
+
+
+def topic_links(hubs: Sequence[Header], topic: str | None) -> Sequence[Header]:
+    """Return the Link headers of a feed response: its hubs and ``<topic>; rel="self"``.
+
+    WebSub §4: a subscriber discovers the hubs and the topic URL to subscribe to from them
+    (Flask-WebSub's hub also refuses to distribute a topic whose response lacks either).
+    Nothing when WebSub is off (no hubs) or for a document that is not a feed (no topic).
+    """
+    if not hubs or topic is None:
+        return ()
+    return (*hubs, ("Link", f'<{topic}>; rel="self"'))
 
 
 def cache_control(max_age: int) -> str:

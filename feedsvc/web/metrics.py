@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, PlatformCollector,
                                ProcessCollector, generate_latest, multiprocess)
@@ -21,6 +23,9 @@ from prometheus_client.core import GaugeMetricFamily
 
 from ..site import Published, ReloadStatus, Site
 from .health import snapshot_age
+
+if TYPE_CHECKING:
+    from ..publisher import HubPublisher
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RELOAD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -32,6 +37,9 @@ SITE_GAUGES = {
     "feedsvc_categories": ("Categories.", "categories"),
     "feedsvc_tags": ("Tags.", "tags"),
 }
+# The WebSub notifier's counters (feedsvc/websub.py), each an outcome of
+# feedsvc_websub_pings_total{hub, outcome}.
+WEBSUB_OUTCOMES = ("sent", "failed", "retried", "dropped", "deduplicated", "expired")
 # prometheus_client's process metrics, kept per worker in multiprocess mode.
 WORKER_FIGURES = {
     "process_resident_memory_bytes": "feedsvc_worker_resident_memory_bytes",
@@ -81,6 +89,7 @@ class Metrics:
                                          multiprocess_mode="liveall")
                            for source, name in WORKER_FIGURES.items()}
         self._live: CollectorRegistry | None = None
+        self.websub = WebSubMetrics(registry)
 
     def register_site(self, site: Site) -> None:
         """Report *site*'s readiness and snapshot age on every scrape."""
@@ -104,8 +113,14 @@ class Metrics:
             self.last_reload.set(status.last_success.timestamp())
         self._record_worker()
 
+    def register_websub(self, publisher: HubPublisher) -> None:
+        """Count *publisher*'s pings as they happen, and its state on every scrape."""
+        self.websub.publisher = publisher
+        publisher.on_outcome = self.websub.observe
+
     def render(self) -> bytes:
         """Return the Prometheus text exposition of every metric, of every worker."""
+        self.websub.observe()
         if self.folder is None:
             return generate_latest(self.registry)
         self._record_worker()
@@ -141,3 +156,51 @@ class SiteCollector:
         if age is not None:
             yield GaugeMetricFamily("feedsvc_snapshot_age_seconds",
                                     "Seconds since the last successful reload.", value=age)
+
+
+class WebSubMetrics:
+    """Mirror the WebSub publisher's counters into Prometheus metrics.
+
+    The notifier counts in memory; each time its state may have moved (a ping's outcome, a
+    reload, a scrape) the difference since the last look is added to the counters, which
+    in multiprocess mode go to this worker's file, so a scrape answered by any worker sees
+    the sender's pings. The gauges are 0 in every process but the sender, and add up.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.publisher: HubPublisher | None = None
+        self.pings = Counter("feedsvc_websub_pings",
+                             "WebSub publish pings by hub and outcome (sent, failed, retried, "
+                             "dropped, deduplicated, expired).", ["hub", "outcome"],
+                             registry=registry)
+        self.queue_length = Gauge("feedsvc_websub_queue_length",
+                                  "WebSub pings waiting or being sent by the sender.",
+                                  registry=registry, multiprocess_mode="livesum")
+        self.sender = Gauge("feedsvc_websub_sender",
+                            "1 in the process that sends this host's WebSub pings.",
+                            registry=registry, multiprocess_mode="livesum")
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def observe(self) -> None:
+        """Add what the publisher counted since the last call (any thread may call it)."""
+        publisher = self.publisher
+        if publisher is None:
+            return
+        state = publisher.snapshot()
+        with self._lock:
+            for hub, counts in (state.get("hubs") or {}).items():
+                self._add(hub, counts)
+            sending = state.get("role") == "sender"
+            self.sender.set(1 if sending else 0)
+            self.queue_length.set(state.get("queue_length", 0) if sending else 0)
+
+    def _add(self, hub: str, counts: Mapping[str, Any] | None) -> None:
+        for outcome in WEBSUB_OUTCOMES:
+            value = (counts or {}).get(outcome) or 0
+            seen = self._seen.get((hub, outcome), 0)
+            if value < seen:   # a new notifier (after a fork) counts from 0 again
+                seen = 0
+            if value > seen or (hub, outcome) not in self._seen:
+                self.pings.labels(hub, outcome).inc(value - seen)
+            self._seen[(hub, outcome)] = value

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -13,12 +13,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..documents import Document
 from ..site import Site
+from .archives import IMMUTABLE, ArchivePages, Moved, Page
 from .health import health
-from .http import (ALLOW, MAX_PATH, NOT_FOUND_MAX_AGE, PLAIN, ROUTE_OF_TYPE, cache_control,
-                   document_answer)
+from .http import (ALLOW, MAX_PATH, NOT_FOUND_MAX_AGE, PLAIN, ROUTE_OF_TYPE, Header,
+                   cache_control, document_answer, hub_links, topic_links)
 from .metrics import Metrics
 
 if TYPE_CHECKING:
+    from ..publisher import HubPublisher
     from ..scheduler import ReloadScheduler
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,16 @@ class AppState:
     cache_control: str
     not_found: str
     scheduler: ReloadScheduler | None = None
+    hubs: tuple[Header, ...] = ()              # Link: <hub>; rel="hub" of each WebSub hub
+    archives: ArchivePages | None = None       # None: the archives setting is off
+    publisher: HubPublisher | None = None      # None: no WebSub hubs
+
+    def links(self, path: str) -> Sequence[Header]:
+        """Return the Link headers of the document at decoded *path* (feeds, with hubs)."""
+        if not self.hubs:
+            return ()
+        current = self.site.current
+        return topic_links(self.hubs, None if current is None else current.topics.get(path))
 
 
 class FeedsvcApp(Flask):
@@ -62,19 +74,24 @@ class DocumentResponse(Response):
         return headers
 
 
-def document_response(document: Document, headers: Mapping[str, str],
-                      cache_control: str) -> Response:
+def document_response(document: Document, headers: Mapping[str, str], cache_control: str,
+                      links: Sequence[Header] = ()) -> Response:
     """Return the response to a GET or HEAD of *document*: 200, 304 or 412."""
-    status, answer, body = document_answer(document, headers, cache_control)
+    status, answer, body = document_answer(document, headers, cache_control, links)
     return DocumentResponse(body if status != 304 else None, status, answer)
 
 
-def init_app(app: FeedsvcApp, site: Site, metrics: Metrics) -> AppState:
+def init_app(app: FeedsvcApp, site: Site, metrics: Metrics,
+             publisher: HubPublisher | None = None) -> AppState:
     """Register the blueprint and the error handlers, and keep what the views need."""
     settings = site.settings
     app.state = AppState(
         site=site, metrics=metrics, cache_control=cache_control(settings.cache_max_age),
-        not_found=f"Not found. Every feed is listed at {settings.service_url}/\n")
+        not_found=f"Not found. Every feed is listed at {settings.service_url}/\n",
+        hubs=hub_links(settings.websub_hubs),
+        archives=ArchivePages(site, settings.archive_cache_mb << 20)
+        if settings.archives else None,
+        publisher=publisher)
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
@@ -110,7 +127,8 @@ def _count_request(response: Response) -> Response:
 def healthz() -> Response:
     """Answer the health check: 200 when fresh, 503 when starting or stale."""
     g.route = "healthz"
-    code, body = health(app_state().site)
+    state = app_state()
+    code, body = health(state.site, None if state.publisher is None else state.publisher.snapshot())
     return Response(json.dumps(body, ensure_ascii=False) + "\n", code,
                     {"Content-Type": "application/json", "Cache-Control": "no-store"})
 
@@ -161,7 +179,29 @@ def document(path: str) -> Response:
         return _plain(state.not_found, 404,
                       **{"Cache-Control": f"public, max-age={NOT_FOUND_MAX_AGE}"})
     g.route = ROUTE_OF_TYPE.get(found.content_type, "feed")
-    return document_response(found, request.headers, state.cache_control)
+    return document_response(found, request.headers, state.cache_control,
+                             state.links(request.path))
+
+
+@bp.route("/feeds/archive/<path:path>", methods=["GET"], merge_slashes=False)
+def archive(path: str) -> Response:
+    """Answer an RFC 5005 archive page, rendered on first request (web/archives.py)."""
+    state = app_state()
+    if state.archives is None:
+        return document(path)   # archives off: as any other path
+    g.route = "archive"
+    outcome = state.archives.find(request.path)
+    if isinstance(outcome, Page):
+        return document_response(outcome.document, request.headers, IMMUTABLE)
+    if isinstance(outcome, Moved):
+        return _plain(f"See {outcome.location}\n", 302, Location=outcome.location,
+                      **{"Cache-Control": state.cache_control})
+    headers = {"Cache-Control": outcome.cache_control}
+    if outcome.retry_after is not None:
+        headers["Retry-After"] = str(outcome.retry_after)
+    if outcome.status == 404:
+        g.route = "not_found"
+    return _plain(outcome.text, outcome.status, **headers)
 
 
 def _http_error(error: HTTPException) -> Response:
