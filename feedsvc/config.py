@@ -24,6 +24,7 @@ import yaml
 
 from .dates import load_zone
 from .errors import ConfigError
+from .siteconfig import SiteConfig, read_site_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_SITE = PACKAGE_DIR / "sample_site"
@@ -207,6 +208,8 @@ class Settings:
     log_level: str
     log_format: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    # The keys of the site's _config.yml that only Jekyll and jekyll-feed define.
+    jekyll: SiteConfig = dataclasses.field(default_factory=SiteConfig)
 
     @functools.cached_property
     def zone(self) -> dt.tzinfo:
@@ -308,11 +311,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     site_root = Path(site_dir) if site_dir else SAMPLE_SITE
     if site_dir and not site_root.is_dir():
         raise ConfigError("site_dir", f"{site_dir} is not a folder")
-    site_layer = {}
     site_config = site_root / "_config.yml"
-    if site_config.is_file():
-        site_data = _read_yaml_mapping(site_config, "site_dir")
-        site_layer = {k: v for k, v in site_data.items() if k in SITE_META}
+    site_data = _read_yaml_mapping(site_config, "site_dir") if site_config.is_file() else {}
+    jekyll = read_site_config(site_root, site_data)
+    site_layer = _site_layer(site_data, jekyll)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for source, layer in [("default", {}), (str(site_config), site_layer)] + upper:
@@ -330,4 +332,17 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         raise ConfigError("url", "the site's public URL is not set: give it in the site's "
                           "_config.yml, the config file or FEEDSVC_URL "
                           "(feeds need absolute links)")
-    return Settings(**values, sources=sources)
+    return Settings(**values, sources=sources, jekyll=jekyll)
+
+
+def _site_layer(site_data: Mapping[str, Any], jekyll: SiteConfig) -> dict[str, Any]:
+    """Return the settings a site's ``_config.yml`` gives: its metadata, and jekyll-feed's
+    defaults (``feed.posts_limit`` for ``feed_limit``, ``feed.excerpt_only``)."""
+    layer = {k: v for k, v in site_data.items() if k in SITE_META}
+    if not layer.get("title") and jekyll.name:
+        layer["title"] = jekyll.name   # jekyll-feed: site.title | default: site.name
+    if jekyll.posts_limit is not None:
+        layer["feed_limit"] = jekyll.posts_limit
+    if jekyll.excerpt_only is not None:
+        layer["excerpt_only"] = jekyll.excerpt_only
+    return layer

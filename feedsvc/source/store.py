@@ -30,7 +30,7 @@ from .index import build_index, patch_index, patch_posts
 from .inotify import FULL_SCAN_EVERY, ChangeWatcher
 from .model import ParseOptions, Post, Signature, Snapshot
 from .posts import load_post, share_names
-from .scan import Walk, find_post_files, is_post_name
+from .scan import Walk, find_post_files, is_post_path
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +164,10 @@ class Store:
         """Update the known signatures from the paths the watch reported; False if unsure."""
         found = dict(self._found or {})
         for rel in changed:
-            folder, _, name = rel.rpartition("/")
-            if "_posts" not in folder.split("/") or not is_post_name(name):
+            parts = rel.split("/")
+            if "_posts" not in parts[:-1]:
+                continue
+            if not is_post_path("/".join(parts[parts.index("_posts") + 1:])):
                 continue
             try:
                 st = os.lstat(os.path.join(self.root, rel))
