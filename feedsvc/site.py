@@ -25,7 +25,7 @@ from .errors import FeedsvcError
 from .feeds import FeedBuilder, FeedSet
 from .pages import PageBuilder
 from .source import Snapshot, Store
-from .urls import FORMATS, feed_path, jekyll_feed_path
+from .urls import FORMATS, feed_path
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,9 @@ def route_documents(feeds: FeedSet, pages: Mapping[str, Document]) -> dict[str, 
     documents = dict(pages)
     for key, document in feeds.feeds.items():
         documents[feed_path(key.kind, key.name, key.fmt, encoded=False)] = document
-        if key.fmt == "atom":
-            documents[jekyll_feed_path(key.kind, key.name, encoded=False)] = document
+    # jekyll-feed's paths: exactly the feeds jekyll-feed writes for the site's feed: block,
+    # each naming itself, so a subscriber of either URL keeps it.
+    documents.update(feeds.jekyll)
     return documents
 
 

@@ -18,7 +18,9 @@ import dataclasses
 import datetime as dt
 import html
 import json
+import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -34,6 +36,11 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # says 1970-01-01T00:00:00Z rather than the build time, which would change its bytes.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _MEDIA_TYPES = {fmt: CONTENT_TYPES[fmt].split(";")[0] for fmt in FORMATS}
+_PATH_SAFE = "/:@!$&'()*+,;=~-._"
+# An end tag of an HTML element in the text of an RSS <category> or <dc:creator> makes the
+# W3C feedvalidator warn "... should not contain HTML" (its `nonhtml` rule: ContainsHTML).
+_END_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,11 +52,15 @@ class Entry:
     link: str                      # absolute URL of the post
     published: dt.datetime
     updated: dt.datetime
-    summary: str                   # plain text
+    summary: str                   # plain text: jekyll-feed's whole summary (Atom)
+    teaser: str                    # the summary shortened to summary_length (RSS, JSON)
     content_html: str              # sanitised HTML; "" when the post is excerpt-only
     categories: tuple[str, ...]    # exactly as in front matter (they name feeds)
     tags: tuple[str, ...]
     author: str                    # the post's author, else the site's, else ""
+    author_email: str
+    author_uri: str
+    lang: str                      # the post's own language (entry xml:lang), or ""
     image: str                     # absolute URL, or ""
     path: str                      # the post's file, relative to the site root
 
@@ -68,10 +79,20 @@ class FeedMeta:
     author: str
     category_scheme: str
     tag_scheme: str
+    # A document at one of jekyll-feed's paths names itself: its path (rel="self"), and
+    # jekyll-feed's <id> for it, the site URL + that path.
+    jekyll_path: str = ""
+    jekyll_id: str = ""
 
     def self_url(self, fmt: str) -> str:
         """Return the public URL of this feed in *fmt*."""
+        if self.jekyll_path:
+            return self.service_url + quote(self.jekyll_path, safe=_PATH_SAFE)
         return self.service_url + feed_path(self.kind, self.name, fmt)
+
+    def feed_id(self) -> str:
+        """Return the feed's Atom <id>."""
+        return self.jekyll_id or self.self_url("atom")
 
 
 def feed_updated(entries: Sequence[Entry]) -> dt.datetime | None:
@@ -102,7 +123,7 @@ def _generator(meta: FeedMeta, fmt: str) -> _Generator:
     """Return a generator with the feed-level metadata shared by RSS and Atom."""
     generator = _Generator()
     generator.title(meta.title)
-    generator.id(meta.self_url("atom"))
+    generator.id(meta.feed_id())
     generator.subtitle(meta.subtitle)   # also RSS <description>, which must not be empty
     generator.link(href=meta.self_url(fmt), rel="self", type=_MEDIA_TYPES[fmt])
     # Last: feedgen takes RSS <link> from the last link() call.
@@ -119,22 +140,35 @@ def render_rss(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> byt
     generator.load_extension("media", atom=False, rss=True)
     for entry in entries:
         item = generator.add_entry()
-        item.title(entry.title)
+        if entry.title:
+            item.title(entry.title)
         item.link(href=entry.link, rel="alternate")
         item.guid(entry.id, permalink=False)
-        if entry.summary:   # RSS <description> is HTML: the plain summary is escaped once more
-            item.description(html.escape(entry.summary, quote=False))
+        if entry.teaser:   # RSS <description> is HTML: the plain summary is escaped once more
+            item.description(html.escape(entry.teaser, quote=False))
         if entry.content_html:
             item.content(entry.content_html)   # content:encoded
+        elif not entry.title and not entry.teaser:
+            item.description(html.escape(entry.link, quote=False))   # RSS: title or description
         for name, domain in _labels(entry):
-            item.category(term=clean_text(name), scheme=domain)   # scheme -> RSS domain
-        if entry.author:
-            item.dc.dc_creator(entry.author)
+            term = rss_text(clean_text(name))
+            if term:
+                item.category(term=term, scheme=domain)   # scheme -> RSS domain
+        if rss_text(entry.author):
+            item.dc.dc_creator(rss_text(entry.author))
         if entry.image:
             item.media.thumbnail(url=entry.image, group=None)
     root = _reparse(generator.rss_str())
     _date_rss(root, entries, zone)
     return _serialise(root)
+
+
+def rss_text(text: str) -> str:
+    """Return *text* for an RSS element the W3C feedvalidator wants free of HTML: markup
+    tags dropped (``<b>x</b>`` reads ``x``), white space collapsed."""
+    if "<" not in text:
+        return text
+    return " ".join(_END_TAG.sub("", text).split())
 
 
 def _labels(entry: Entry) -> list[tuple[str, str]]:
@@ -168,12 +202,17 @@ def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> by
     for entry in entries:
         item = generator.add_entry()
         item.id(entry.id)
-        item.title(entry.title)
+        item.title(entry.title or " ")   # feedgen requires one; an empty one is written below
         item.updated(entry.updated)
         item.published(entry.published)
         item.link(href=entry.link, rel="alternate", type="text/html")
         if entry.author:
-            item.author({"name": entry.author})
+            author = {"name": entry.author}
+            if entry.author_email:
+                author["email"] = entry.author_email
+            if entry.author_uri:
+                author["uri"] = entry.author_uri
+            item.author(author)
         if entry.summary:
             item.summary(entry.summary)
         if entry.content_html:
@@ -199,6 +238,10 @@ def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -
         link.set("type", "text/html")
         element.find(atom + "updated").text = format_rfc3339(entry.updated, zone)
         element.find(atom + "published").text = format_rfc3339(entry.published, zone)
+        if not entry.title:   # jekyll-feed writes an empty title for `title: ""`
+            element.find(atom + "title").text = ""
+        if entry.lang:
+            element.set(XML_LANG, entry.lang)
 
 
 def _reparse(document: bytes) -> etree._Element:
@@ -235,13 +278,16 @@ def _json_item(entry: Entry, zone: dt.tzinfo) -> dict[str, object]:
         item["content_html"] = entry.content_html
     else:   # JSON Feed 1.1: an item has content_html or content_text
         item["content_text"] = entry.summary
-    item["summary"] = entry.summary
+    item["summary"] = entry.teaser
     if entry.image:
         item["image"] = entry.image
     item["date_published"] = format_rfc3339(entry.published, zone)
     item["date_modified"] = format_rfc3339(entry.updated, zone)
     if entry.author:
-        item["authors"] = [{"name": entry.author}]
+        item["authors"] = [{"name": entry.author, **({"url": entry.author_uri}
+                                                     if entry.author_uri else {})}]
+    if entry.lang:
+        item["language"] = entry.lang
     categories = [clean_text(name) for name in entry.categories]
     tags = [clean_text(name) for name in entry.tags]
     item["tags"] = list(dict.fromkeys(categories + tags))
