@@ -24,7 +24,7 @@ import yaml
 
 from .dates import load_zone
 from .errors import ConfigError
-from .siteconfig import SiteConfig, read_site_config
+from .jekyll_config import JekyllConfig, read_jekyll_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_SITE = PACKAGE_DIR / "sample_site"
@@ -209,7 +209,7 @@ class Settings:
     log_format: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
     # The keys of the site's _config.yml that only Jekyll and jekyll-feed define.
-    jekyll: SiteConfig = dataclasses.field(default_factory=SiteConfig)
+    jekyll: JekyllConfig = dataclasses.field(default_factory=JekyllConfig)
 
     @functools.cached_property
     def zone(self) -> dt.tzinfo:
@@ -313,7 +313,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         raise ConfigError("site_dir", f"{site_dir} is not a folder")
     site_config = site_root / "_config.yml"
     site_data = _read_yaml_mapping(site_config, "site_dir") if site_config.is_file() else {}
-    jekyll = read_site_config(site_root, site_data)
+    jekyll = read_jekyll_config(site_root, site_data)
     site_layer = _site_layer(site_data, jekyll)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -335,7 +335,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     return Settings(**values, sources=sources, jekyll=jekyll)
 
 
-def _site_layer(site_data: Mapping[str, Any], jekyll: SiteConfig) -> dict[str, Any]:
+def _site_layer(site_data: Mapping[str, Any], jekyll: JekyllConfig) -> dict[str, Any]:
     """Return the settings a site's ``_config.yml`` gives: its metadata, and jekyll-feed's
     defaults (``feed.posts_limit`` for ``feed_limit``, ``feed.excerpt_only``)."""
     layer = {k: v for k, v in site_data.items() if k in SITE_META}

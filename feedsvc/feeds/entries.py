@@ -40,7 +40,7 @@ class FeedOptions:
     category_url: str
     tag_url: str
     summary_length: int
-    # jekyll-feed's own paths, from the site's feed: block (feedsvc.siteconfig.SiteConfig)
+    # jekyll-feed's own paths, from the site's feed: block (feedsvc.jekyll_config.JekyllConfig)
     jekyll_path: str = "/feed.xml"
     jekyll_categories: tuple[str, ...] = ()
     jekyll_tags: bool = False

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..dates import load_zone
 from ..errors import ContentError
-from ..siteconfig import SiteConfig
+from ..jekyll_config import JekyllConfig
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -33,7 +33,7 @@ class ParseOptions:
     timezone: str          # IANA name of the site's zone
     permalink: str         # the site's permalink style or pattern
     max_post_bytes: int
-    # From the site's _config.yml and _data/ (feedsvc.siteconfig.SiteConfig):
+    # From the site's _config.yml and _data/ (feedsvc.jekyll_config.JekyllConfig):
     markdown_ext: tuple[str, ...] = ("markdown", "mkdown", "mkdn", "mkd", "md")
     excerpt_separator: str = "\n\n"
     defaults_json: str = "[]"
@@ -56,9 +56,9 @@ class ParseOptions:
                    author_uri=site.author_uri if same_author else "")
 
     @functools.cached_property
-    def site(self) -> SiteConfig:
+    def site(self) -> JekyllConfig:
         """Return the site's Jekyll-only keys these options carry."""
-        return SiteConfig(markdown_ext=self.markdown_ext,
+        return JekyllConfig(markdown_ext=self.markdown_ext,
                           excerpt_separator=self.excerpt_separator,
                           defaults_json=self.defaults_json, authors_json=self.authors_json)
 

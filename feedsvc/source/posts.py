@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from ..dates import parse_date
 from ..errors import ContentError
-from ..siteconfig import ruby_s
+from ..jekyll_config import ruby_s
 from .frontmatter import read_text, scalar_text, split_front_matter
 from .model import ParseOptions, Post
 from .permalinks import UrlParts, post_url, site_pattern

@@ -28,7 +28,7 @@ DEFAULT_EXCERPT_SEPARATOR = "\n\n"
 
 
 @dataclasses.dataclass(frozen=True)
-class SiteConfig:
+class JekyllConfig:
     """The Jekyll-only keys of one site, read once at start-up."""
 
     markdown_ext: tuple[str, ...] = DEFAULT_MARKDOWN_EXT   # lower case, no dot
@@ -95,14 +95,14 @@ def ruby_s(value: Any) -> str:
     return str(value)
 
 
-def read_site_config(root: Path, data: Mapping[str, Any] | None) -> SiteConfig:
+def read_jekyll_config(root: Path, data: Mapping[str, Any] | None) -> JekyllConfig:
     """Return the Jekyll-only keys of the site at *root*, whose ``_config.yml`` holds *data*."""
     data = data or {}
     feed = data.get("feed") if isinstance(data.get("feed"), dict) else {}
     tags = feed.get("tags")
     tags_conf = tags if isinstance(tags, dict) else {}
     author = data.get("author")
-    return SiteConfig(
+    return JekyllConfig(
         markdown_ext=_markdown_ext(data.get("markdown_ext")),
         excerpt_separator=(ruby_s(data["excerpt_separator"]) if "excerpt_separator" in data
                            else DEFAULT_EXCERPT_SEPARATOR),
