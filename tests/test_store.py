@@ -78,11 +78,19 @@ def test_yaml_timestamp_with_zone_is_aware(write, site):
     assert post.date.microsecond == 0
 
 
-def test_zoneless_date_uses_site_zone(write, site):
-    write("_posts/2022-05-11-a.md", "title: A\ndate: 2022-05-11 17:16:04")
+def test_quoted_zoneless_date_uses_site_zone(write, site):
+    write("_posts/2022-05-11-a.md", 'title: A\ndate: "2022-05-11 17:16:04"')
     post = only_post(site)
     assert post.date == dt.datetime(2022, 5, 11, 9, 16, 4, tzinfo=dt.timezone.utc)
     assert post.date.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_unquoted_zoneless_date_is_utc_like_jekyll(write, site):
+    # Psych reads it as a YAML timestamp with Time.utc; Jekyll keeps that instant.
+    write("_posts/2022-05-12-a.md", "title: A\ndate: 2022-05-12 23:30:00")
+    post = only_post(site)
+    assert post.date == dt.datetime(2022, 5, 12, 23, 30, tzinfo=dt.timezone.utc)
+    assert post.url == "/2022/05/13/a.html"   # the instant's day in the site's zone
 
 
 def test_zoneless_date_string_uses_site_zone(write, site):
@@ -103,7 +111,7 @@ def test_missing_date_takes_file_name_date_at_midnight(write, site):
 
 
 def test_site_zone_applies_daylight_saving(write, site):
-    write("_posts/2022-07-01-a.md", "title: A\ndate: 2022-07-01 12:00:00")
+    write("_posts/2022-07-01-a.md", "title: A\ndate: '2022-07-01 12:00:00'")
     post = only_post(site, timezone="America/New_York")
     assert post.date.utcoffset() == dt.timedelta(hours=-4)
     assert post.date == dt.datetime(2022, 7, 1, 16, 0, tzinfo=dt.timezone.utc)
@@ -148,9 +156,17 @@ def test_only_dated_post_files_under_posts_folders_are_read(write, site):
     write("2022-05-19-outside.md")
     write("_site/_posts/2022-05-20-built.md")
     write("node_modules/x/_posts/2022-05-21-dep.md")
+    write("vendor/bundle/_posts/2022-05-22-gem.md")
+    write("vendor/_posts/2022-05-23-vendor.md")       # only vendor/bundle/ etc. are excluded
+    write("_posts/_x/2022-05-24-special-first.md")
+    write("_posts/sub/_x/2022-05-25-special-deeper.md")   # special? tests only the first part
+    write("_posts/22-05-26-short-year.md")
     found = sorted(rel for rel, _ in find_post_files(site))
     assert found == ["_posts/2022-05-11-a.md", "_posts/2022-05-12-b.markdown",
-                     "_posts/2022-05-13-c.html", "_posts/sub/2022-05-14-d.md"]
+                     "_posts/2022-05-13-c.html", "_posts/2022-05-15-e.txt",
+                     "_posts/22-05-26-short-year.md", "_posts/sub/2022-05-14-d.md",
+                     "_posts/sub/_x/2022-05-25-special-deeper.md",
+                     "vendor/_posts/2022-05-23-vendor.md"]
 
 
 def test_unclosed_front_matter_is_reported(write, site):
@@ -160,8 +176,17 @@ def test_unclosed_front_matter_is_reported(write, site):
                                             "front matter has no closing '---' line"),)
 
 
-def test_file_without_front_matter_is_not_a_post(write, site):
-    write("_posts/2022-05-11-a.md", None, "just text\n")
+def test_file_without_front_matter_is_a_post_like_jekyll(write, site):
+    # PostReader never checks for front matter: title from the slug, date from the name.
+    write("_posts/2022-05-11-just-text.md", None, "just text\n")
+    store = make_store(site)
+    post = store.reload().posts[0]
+    assert (post.title, post.url) == ("Just Text", "/2022/05/11/just-text.html")
+    assert store.body_of(post) == "just text\n"
+
+
+def test_a_yaml_file_under_posts_is_data_not_a_post(write, site):
+    write("_posts/2022-05-11-data.yml", None, "title: x\n")
     snapshot = make_store(site).reload()
     assert snapshot.posts == () and snapshot.errors == ()
 
@@ -218,7 +243,8 @@ def test_seed_shaped_post(write, site):
 @pytest.mark.parametrize("front, categories, tags", [
     ("categories: a b  a\ntags: x y x", ("a", "b"), ("x", "y")),
     ("categories: [b, a, b]\ntags:\n  - 东方\n  - 新闻", ("b", "a"), ("东方", "新闻")),
-    ("category: solo\ntag: one two", ("solo",), ("one", "two")),
+    ("category: Big News\ntag: one two", ("Big News",), ("one two",)),   # taken whole
+    ("category: solo\ncategories: [a]\ntags: [x]\ntag: y", ("a", "solo"), ("y",)),
     ("categories: 2022\ntags: [1, 2]", ("2022",), ("1", "2")),
     ("", (), ()),
 ])
@@ -229,10 +255,15 @@ def test_categories_and_tags(write, site, front, categories, tags):
     assert post.tags == tags
 
 
-@pytest.mark.parametrize("front", ["title: ''", "title:", "layout: post"])
+@pytest.mark.parametrize("front", ["title:", "layout: post"])
 def test_missing_title_is_titleized_slug(write, site, front):
     write("_posts/2022-05-11-hello-big-world.md", front)
     assert only_post(site).title == "Hello Big World"
+
+
+def test_an_empty_title_stays_empty_like_jekyll(write, site):
+    write("_posts/2022-05-11-hello.md", "title: ''")   # data["title"] ||= ... keeps ""
+    assert only_post(site).title == ""
 
 
 @pytest.mark.parametrize("permalink, expected", [
@@ -294,7 +325,7 @@ def test_utf8_bom_and_crlf(write, site):
     store = make_store(site)
     post = store.reload().posts[0]
     assert (post.title, post.tags) == ("标题", ("a", "b"))
-    assert store.body_of(post) == "<p>x</p>\n"
+    assert store.body_of(post) == "<p>x</p>\r\n"   # kept, as Jekyll keeps it
 
 
 def test_gb18030_file_is_read(write, site):

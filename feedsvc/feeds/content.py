@@ -145,7 +145,7 @@ def summary_text(given_html: str, markdown: bool = False) -> str:
     """
     if markdown and "<" in given_html:
         given_html = _BLOCK_TAG.sub(" ", given_html)
-    return clean_text(html.unescape(normalize_whitespace(strip_html(given_html))))
+    return normalize_whitespace(clean_text(html.unescape(strip_html(given_html))))
 
 
 # kramdown/parser/html.rb HTML_BLOCK_ELEMENTS

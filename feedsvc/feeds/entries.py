@@ -126,7 +126,7 @@ def make_entry(post: Post, body: str, entry_id: str, options: FeedOptions) -> En
     excerpt_only = options.excerpt_only if post.excerpt_only is None else post.excerpt_only
     return Entry(
         id=entry_id,
-        title=clean_text(feed_title(post.title)),
+        title=collapse(clean_text(feed_title(clean_text(post.title)))),
         link=link,
         published=post.date,
         updated=post.updated,

@@ -103,4 +103,4 @@ def normalize_whitespace(text: str) -> str:
 def feed_title(title: str) -> str:
     """Return the text a reader sees of jekyll-feed's ``<title type="html">``:
     ``smartify | strip_html | normalize_whitespace``, entities decoded."""
-    return html.unescape(normalize_whitespace(strip_html(smartify(title))))
+    return normalize_whitespace(html.unescape(strip_html(smartify(title))))
