@@ -36,7 +36,8 @@ class Walk:
     folders: set[str] = dataclasses.field(default_factory=set)   # real paths
     symlinks: bool = False
     posts_folders: int = 0   # _posts folders found, listable or not
-    not_posts: list[str] = dataclasses.field(default_factory=list)   # files no post name
+    # Files (and folders) under _posts that Jekyll does not read, and why; for `feedsvc check`.
+    not_posts: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 def find_post_files(root: Path, walk: Walk | None = None
@@ -133,6 +134,7 @@ def _walk_posts(path: str, rel: str, walk: Walk, depth: int = 0
         # Folders: Dir["**/*"] never enters a dot folder; a special name counts only as the
         # first component below _posts (EntryFilter#special? on the relative path).
         if name.startswith(".") or (name.startswith(_SPECIAL) and depth == 0):
+            walk.not_posts.append((child_rel, f"starts with {name[0]!r}: Jekyll skips it"))
             continue
         if entry.is_symlink():
             walk.symlinks = True
@@ -145,9 +147,12 @@ def _walk_posts(path: str, rel: str, walk: Walk, depth: int = 0
                 yield from _walk_posts(entry.path, child_rel + "/", walk, depth + 1)
                 continue
             if name.startswith(_SPECIAL) or name.endswith(("~", ".")):
+                walk.not_posts.append((child_rel, "starts with '_', '#' or '~', or ends in '~' "
+                                                  "or '.': Jekyll skips it"))
                 continue
             if not POST_NAME.match(name):
-                walk.not_posts.append(child_rel)
+                walk.not_posts.append((child_rel, "no date in the name: Jekyll reads only "
+                                                  "YYYY-MM-DD-slug.EXT files as posts"))
                 continue
             st = entry.stat()
         except OSError as exc:

@@ -324,6 +324,11 @@ class Store:
             pending=pending,
         )
 
+    def posts(self) -> list[Post]:
+        """Return every post the last reload read, published or scheduled, by path."""
+        return sorted((state.post for state in self._files.values() if state.post is not None),
+                      key=lambda post: post.path)
+
     def state(self) -> dict[str, object]:
         """Return what the last reload read: how many post files, and the newest change."""
         signatures = [state.signature for state in self._files.values()]
