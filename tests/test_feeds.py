@@ -12,6 +12,7 @@ import email.utils
 import gzip
 import hashlib
 import json
+import re
 import locale
 import logging
 import os
@@ -826,3 +827,36 @@ def test_feeds_and_entries_no_longer_shown_are_dropped(site, news, write):
     assert ("category", "weather") not in feeds.entries
     assert len(builder._feeds) == len(feeds.entries) == 5
     assert len(builder._entries) == 2
+
+
+# --- W3C feedvalidator rules -------------------------------------------------------------------
+
+def test_rss_categories_and_creators_carry_no_markup_the_validator_calls_html(site, write):
+    # feedvalidator's `nonhtml` text (RSS <category>, <dc:creator>) warns "should not contain
+    # HTML" when the decoded text holds an HTML element's tag (ContainsHTML).
+    write("2022-11-06-m.md", 'title: M\ncategories: ["<b>x</b>"]\ntags: ["<i>y</i>", "a&b"]\n'
+          'author: "<b>Eve</b> & Co"')
+    feeds = build(site)
+    creator = "{http://purl.org/dc/elements/1.1/}creator"
+    for key in feeds.feeds:
+        if key.fmt != "rss":
+            continue
+        root = xml(feeds, key.kind, key.name, "rss")
+        texts = [e.text for e in root.iter("category", creator)]
+        assert texts and not [t for t in texts if re.search(r"</?[A-Za-z][^<>]*>", t)], key
+    item = xml(feeds, "all", "", "rss").find("channel/item")
+    assert [c.text for c in item.iter("category")] == ["x", "y", "a&b"]
+    assert item.findtext(creator) == "Eve & Co"
+    # Atom and JSON keep the names as written: they name the feeds
+    assert [t.term for t in parse(feeds, "all", "", "atom").entries[0].tags] == \
+        ["<b>x</b>", "<i>y</i>", "a&b"]
+
+
+def test_an_empty_title_is_written_empty_in_atom_and_left_out_of_rss(site, write, atom_schema):
+    write("2022-09-10-empty.md", 'title: ""')   # jekyll-feed: <title type="html"></title>
+    feeds = build(site)
+    atom = xml(feeds, "all", "", "atom")
+    atom_schema(atom)
+    assert atom.find(ATOM + "entry").findtext(ATOM + "title") == ""
+    item = xml(feeds, "all", "", "rss").find("channel/item")
+    assert item.find("title") is None and item.findtext("description")

@@ -796,3 +796,71 @@ def _fresh_with(store: Store, site: Path):
              for rel, state in store._files.items()}
     errors = tuple(sorted((s.error for s in files.values() if s.error), key=lambda e: e.path))
     return fresh._assemble(files, errors, NOW, 0.0)
+
+
+# --- Jekyll's URL, author and excerpt rules (tests/conformance checks them against Jekyll) ---
+
+@pytest.mark.parametrize("name, front, url", [
+    ("2009-03-12-hash-#1.md", "title: T", "/2009/03/12/hash-1.html"),            # Utils.slugify
+    ("2022-07-01-escape-+ %20[].md", "title: T", "/2022/07/01/escape-+-20.html"),
+    ("2022-07-02-trailing-dots....md", "title: T", "/2022/07/02/trailing-dots.html"),
+    ("2022-07-07-a.md", "slug: 'Custom Slug, Here!'", "/2022/07/07/Custom-Slug,-Here!.html"),
+    ("2022-07-06-a.md", 'categories: ["../../etc", "Upper Case"]',
+     "/etc/upper%20case/2022/07/06/a.html"),                                       # sanitize_url
+    ("2022-07-03-中文.md", "categories: 新闻", "/%E6%96%B0%E9%97%BB/2022/07/03/%E4%B8%AD%E6%96%87.html"),
+    ("2022-07-20-a.md", "permalink: pretty", "/pretty"),              # a post's own is literal
+    ("2022-07-16-a.md", "permalink: /:year/:month_:day/:title", "/2022/07_16/a"),
+    ("2022-07-22-a.md", "permalink: /api/:title.json", "/api/a.json"),
+    ("2022-06-01-a.Rmd", "title: T", "/2022/06/01/a.Rmd"),       # unconverted: its own extension
+    ("2022-06-01-b.MD", "title: T", "/2022/06/01/b.html"),       # markdown_ext, any case
+])
+def test_urls_follow_jekylls_url_class(write, site, name, front, url):
+    write(f"_posts/{name}", front)
+    assert only_post(site).url == url
+
+
+def test_an_unknown_permalink_placeholder_makes_the_post_broken(write, site):
+    write("_posts/2022-01-02-bad.md", "permalink: /:foo/:title/")   # Jekyll stops the build
+    snapshot = make_store(site).reload()
+    assert snapshot.posts == ()
+    assert "no placeholder :foo" in snapshot.errors[0].reason
+
+
+def test_authors_resolve_as_jekyll_feed_does(write, site):
+    (site / "_data").mkdir()
+    (site / "_data" / "authors.yml").write_text(
+        "alice:\n  name: Alice Zhang\n  email: alice@example.com\n  uri: https://e.org/a\n")
+    (site / "_config.yml").write_text("author:\n  name: Desk\n  email: desk@example.com\n")
+    write("_posts/2022-01-01-a.md", "author: alice")
+    write("_posts/2022-01-02-b.md", "authors: [alice, bob]")
+    write("_posts/2022-01-03-c.md", "title: none")
+    write("_posts/2022-01-04-d.md", "author: Jane Doe")
+    posts = {p.slug: p for p in make_store(site).reload().posts}
+    assert (posts["a"].author, posts["a"].author_email, posts["a"].author_uri) == \
+        ("Alice Zhang", "alice@example.com", "https://e.org/a")
+    assert posts["b"].author == "Alice Zhang"
+    assert (posts["c"].author, posts["c"].author_email) == ("Desk", "desk@example.com")
+    assert (posts["d"].author, posts["d"].author_email) == ("Jane Doe", "")
+
+
+@pytest.mark.parametrize("front, summary, separator", [
+    ("title: T", None, "\n\n"),                            # the body's excerpt
+    ("excerpt: ''", "", "\n\n"),                           # an empty excerpt: no summary
+    ("description: D\nexcerpt: E", "D", "\n\n"),
+    ("excerpt_separator: <!--more-->", None, "<!--more-->"),
+])
+def test_summary_and_excerpt_separator_as_jekyll_reads_them(write, site, front, summary,
+                                                            separator):
+    write("_posts/2022-01-01-a.md", front)
+    post = only_post(site)
+    assert (post.summary, post.excerpt_separator) == (summary, separator)
+
+
+def test_front_matter_defaults_of_the_site_apply(write, site):
+    (site / "_config.yml").write_text(
+        "defaults:\n  - scope: {path: _posts/d}\n    values: {author: Def, tags: [x]}\n")
+    write("_posts/d/2022-01-01-a.md", "title: A")
+    write("_posts/2022-01-02-b.md", "title: B")
+    posts = {p.slug: p for p in make_store(site).reload().posts}
+    assert (posts["a"].author, posts["a"].tags) == ("Def", ("x",))
+    assert (posts["b"].author, posts["b"].tags) == ("", ())
