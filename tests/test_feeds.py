@@ -31,6 +31,7 @@ from lxml import etree, isoschematron
 
 from feedsvc.config import load_settings
 from feedsvc.feeds import FeedBuilder, FeedKey, FeedSet
+from feedsvc.feeds.formats import render_atom
 from feedsvc.feeds.ids import IdRegistry, assign_ids, tag_uri
 from feedsvc.source import ParseOptions, Store
 from feedsvc.source.posts import make_post
@@ -860,3 +861,21 @@ def test_an_empty_title_is_written_empty_in_atom_and_left_out_of_rss(site, write
     assert atom.find(ATOM + "entry").findtext(ATOM + "title") == ""
     item = xml(feeds, "all", "", "rss").find("channel/item")
     assert item.find("title") is None and item.findtext("description")
+
+
+def test_jekyll_feed_documents_spliced_from_feedsvc_s_own_equal_a_full_render(site, write):
+    (site / "_config.yml").write_text("feed:\n  categories: [c, empty]\n  tags: true\n")
+    write("2022-05-11-a.md", "title: A\ncategories: c\ntags: [t1, 东方]\nlang: en")
+    write("2022-05-12-b.md", "title: B\ncategories: c\ntags: t1\nimage: /i.png")
+    settings = settings_for(site)
+    store = Store.from_settings(settings, clock=lambda: FIXED)
+    builder = FeedBuilder.from_settings(settings)
+    feeds = builder.build(store.reload(), store)
+    assert set(feeds.jekyll) == {"/feed.xml", "/feed/c.xml", "/feed/empty.xml",
+                                 "/feed/by_tag/t1.xml"}
+    for path, (kind, name) in {"/feed.xml": ("all", ""), "/feed/c.xml": ("category", "c"),
+                               "/feed/by_tag/t1.xml": ("tag", "t1")}.items():
+        meta = builder._jekyll_meta(kind, name, path)
+        whole = render_atom(meta, feeds.entries[(kind, name)], builder.zone)
+        assert feeds.jekyll[path].body == whole, path
+    assert feedparser.parse(feeds.jekyll["/feed/empty.xml"].body).entries == []

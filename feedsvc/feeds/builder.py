@@ -15,7 +15,7 @@ from ..source import BodyReader, Post, Snapshot
 from ..urls import FORMATS
 from .content import clean_text, collapse
 from .entries import FeedOptions, feed_posts, jekyll_feeds, make_entry
-from .formats import RENDERERS, Entry, FeedMeta, feed_updated, render_atom
+from .formats import RENDERERS, Entry, FeedMeta, feed_updated, reheaded_atom, render_atom
 from .typography import feed_title
 from .ids import IdRegistry, requested_id, tag_authority
 
@@ -140,9 +140,11 @@ class FeedBuilder:
             if old is not None and old[0] == signature:
                 kept[path] = old
                 continue
-            entries = base.entries if base else ()
-            pending.append((path, signature, render_atom(meta, entries, self.zone),
-                            feed_updated(entries)))
+            if base is None:   # a configured category or tag with no posts
+                body = render_atom(meta, (), self.zone)
+            else:
+                body = reheaded_atom(base.documents["atom"].body, meta, base.updated, self.zone)
+            pending.append((path, signature, body, base.updated if base else None))
         made = make_documents([(body, "atom", updated) for _, _, body, updated in pending])
         for (path, signature, _, _), document in zip(pending, made):
             kept[path] = (signature, document)

@@ -143,9 +143,11 @@ def summary_text(given_html: str, markdown: bool = False) -> str:
     lines of their own, so their texts are apart (``a b``); an HTML post is not converted
     and its text runs on (``ab``). *markdown* says which.
     """
-    if markdown and "<" in given_html:
+    if markdown and "><" in given_html:   # only blocks that touch run together
         given_html = _BLOCK_TAG.sub(" ", given_html)
-    return normalize_whitespace(clean_text(html.unescape(strip_html(given_html))))
+    text = html.unescape(strip_html(given_html)) if "<" in given_html or "&" in given_html \
+        else given_html
+    return normalize_whitespace(clean_text(text))
 
 
 # kramdown/parser/html.rb HTML_BLOCK_ELEMENTS

@@ -41,6 +41,11 @@ _PATH_SAFE = "/:@!$&'()*+,;=~-._"
 # W3C feedvalidator warn "... should not contain HTML" (its `nonhtml` rule: ContainsHTML).
 _END_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# Summaries and bodies, most of a feed's bytes, are handed to feedgen as this placeholder
+# and written into the reparsed tree: feedgen serialises what it is given and the tree is
+# parsed again, two passes over every body that the final tree does not need.
+_LATER = "-"
+_CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -147,7 +152,7 @@ def render_rss(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> byt
         if entry.teaser:   # RSS <description> is HTML: the plain summary is escaped once more
             item.description(html.escape(entry.teaser, quote=False))
         if entry.content_html:
-            item.content(entry.content_html)   # content:encoded
+            item.content(_LATER)   # content:encoded, written after the reparse
         elif not entry.title and not entry.teaser:
             item.description(html.escape(entry.link, quote=False))   # RSS: title or description
         for name, domain in _labels(entry):
@@ -189,16 +194,21 @@ def _date_rss(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -
             channel.insert(position + offset, element)
     for item, entry in zip(items, entries, strict=True):
         etree.SubElement(item, "pubDate").text = format_rfc822(entry.published, zone)
+        if entry.content_html:   # feedgen puts content in <description> when it has none
+            target = item.find(_CONTENT_ENCODED)
+            (item.find("description") if target is None else target).text = entry.content_html
 
 
 # --- Atom 1.0 --------------------------------------------------------------------------------
 
-def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> bytes:
-    """Return the Atom 1.0 document of a feed."""
+def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo,
+                updated: dt.datetime | None = None) -> bytes:
+    """Return the Atom 1.0 document of a feed (*updated*: the feed's, if not its entries')."""
+    updated = updated or feed_updated(entries) or EPOCH
     generator = _generator(meta, "atom")
     generator.load_extension("media", atom=True, rss=False)
     generator.author({"name": meta.author})
-    generator.updated(feed_updated(entries) or EPOCH)
+    generator.updated(updated)
     for entry in entries:
         item = generator.add_entry()
         item.id(entry.id)
@@ -214,23 +224,39 @@ def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> by
                 author["uri"] = entry.author_uri
             item.author(author)
         if entry.summary:
-            item.summary(entry.summary)
+            item.summary(_LATER)   # the texts are written after the reparse
         if entry.content_html:
-            item.content(entry.content_html, type="html")
+            item.content(_LATER, type="html")
         for name, kind in _labels(entry):
             scheme = meta.category_scheme if kind == "category" else meta.tag_scheme
             item.category(term=clean_text(name), scheme=scheme)
         if entry.image:
             item.media.thumbnail(url=entry.image, group=None)
     root = _reparse(generator.atom_str())
-    _fix_atom(root, entries, zone)
+    _fix_atom(root, entries, zone, updated)
     return _serialise(root)
 
 
-def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -> None:
+def reheaded_atom(document: bytes, meta: FeedMeta, updated: dt.datetime | None,
+                  zone: dt.tzinfo) -> bytes:
+    """Return the Atom *document* with the feed-level elements of *meta* instead of its own.
+
+    The documents at jekyll-feed's paths carry the entries of feedsvc's own Atom feeds:
+    splicing those entries under a new head costs a fraction of rendering them again.
+    """
+    head = render_atom(meta, (), zone, updated=updated)
+    start = document.find(b"<entry>")
+    if start < 0:
+        return head
+    start = document.rfind(b"\n", 0, start) + 1
+    return head[:head.rindex(b"</feed>")] + document[start:]
+
+
+def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo,
+              updated: dt.datetime) -> None:
     """Restore entry link attributes (feedgen #135) and write every date in the site zone."""
     atom = f"{{{ATOM_NS}}}"
-    root.find(atom + "updated").text = format_rfc3339(feed_updated(entries) or EPOCH, zone)
+    root.find(atom + "updated").text = format_rfc3339(updated, zone)
     elements = root.findall(atom + "entry")
     for element, entry in zip(elements, entries, strict=True):
         link = element.find(atom + "link")
@@ -238,6 +264,10 @@ def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -
         link.set("type", "text/html")
         element.find(atom + "updated").text = format_rfc3339(entry.updated, zone)
         element.find(atom + "published").text = format_rfc3339(entry.published, zone)
+        if entry.summary:
+            element.find(atom + "summary").text = entry.summary
+        if entry.content_html:
+            element.find(atom + "content").text = entry.content_html
         if not entry.title:   # jekyll-feed writes an empty title for `title: ""`
             element.find(atom + "title").text = ""
         if entry.lang:

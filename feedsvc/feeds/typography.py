@@ -37,9 +37,9 @@ _START = re.compile(r"""(?P<quote>[^\\]?["'])|(?P<entity>&(?:[A-Za-z][A-Za-z0-9]
 _SYMBOLS = {"---": "\u2014", "--": "\u2013", "...": "\u2026", "\\<<": "<<", "\\>>": ">>",
             "<< ": "\u00ab\u00a0", " >>": "\u00a0\u00bb", "<<": "\u00ab", ">>": "\u00bb"}
 # Liquid's strip_html (liquid/standardfilters.rb): these blocks, then every <...>.
-_STRIP_BLOCKS = re.compile(r"<script.*?</script>|<!--.*?-->|<style.*?</style>", re.S | re.I)
+_STRIP_BLOCKS = re.compile(r"<script.*?</script>|<!--.*?-->|<style.*?</style>", re.S)
 _STRIP_TAGS = re.compile(r"<.*?>", re.S)
-_SPACE = re.compile(r"\s+")
+_SPACE = re.compile(r"[ \t\n\v\f\r]+")   # Ruby's \s: ASCII white space only
 
 
 def smartify(text: str) -> str:
@@ -92,12 +92,14 @@ def strip_html(text: str) -> str:
     """Return Liquid's ``strip_html``: scripts, styles and comments gone, then every tag."""
     if "<" not in text:
         return text
-    return _STRIP_TAGS.sub("", _STRIP_BLOCKS.sub("", text))
+    if "<script" in text or "<style" in text or "<!--" in text:
+        text = _STRIP_BLOCKS.sub("", text)
+    return _STRIP_TAGS.sub("", text)
 
 
 def normalize_whitespace(text: str) -> str:
     """Return Jekyll's ``normalize_whitespace``: every run of white space one space, trimmed."""
-    return _SPACE.sub(" ", text).strip()
+    return _SPACE.sub(" ", text).strip(" \t\n\v\f\r\x00")
 
 
 def feed_title(title: str) -> str:

@@ -107,11 +107,9 @@ def make_post(rel: str, front: Mapping, options: ParseOptions, digest: str) -> P
     markdown = ext[1:].lower() in options.markdown_ext   # Converters::Markdown#matches
     own = front.get("permalink")
     pattern = site_pattern(options.permalink) if own in (None, False) else _text(own)
-    url = post_url(pattern, UrlParts(
-        date=date.astimezone(zone), slug=slug, basename=name[:-len(ext)],
-        categories=categories, output_ext=_output_ext(pattern if own not in (None, False)
-                                                      else "", markdown, ext),
-        path=_cleaned_path(rel, ext)))
+    output_ext = _output_ext(pattern if own not in (None, False) else "", markdown, ext)
+    url = post_url(pattern, UrlParts(date.astimezone(zone), slug, name[:-len(ext)],
+                                     categories, output_ext, rel, ext))
     author, email, uri = _author(front, options)
     return Post(
         path=rel, slug=slug, file_date=file_date, title=title, date=date, updated=updated,
@@ -147,11 +145,6 @@ def _output_ext(own_permalink: str, markdown: bool, ext: str) -> str:
         if dot > 0:
             return base[dot:]
     return ".html" if markdown else ext
-
-
-def _cleaned_path(rel: str, ext: str) -> str:
-    """Return Document#cleaned_relative_path (the :path placeholder)."""
-    return rel[:-len(ext)].replace("_posts", "", 1).rstrip(".")
 
 
 def _text(value: object) -> str:
@@ -243,8 +236,15 @@ def _categories(folders: list[str], front: Mapping) -> tuple[str, ...]:
     value, which jekyll-feed prints as a second term: see docs/jekyll.md, deviations).
     """
     value = front.get("categories")
-    listed = _union(list(folders), _split(value)) if value is not None else list(folders)
     singular = front.get("category")
+    if singular is None or singular is False:   # the common case: strings only
+        if value is None:
+            return _names(folders)
+        if isinstance(value, str) and value.isascii():
+            return _names(folders + value.split())
+        if isinstance(value, list) and all(type(item) is str for item in value):
+            return _names(folders + value)
+    listed = _union(list(folders), _split(value)) if value is not None else list(folders)
     if singular is not None and singular is not False:
         extra = _flat(singular)
     elif isinstance(value, (str, list)):
@@ -262,6 +262,12 @@ def _tags(front: Mapping) -> tuple[str, ...]:
         values = _flat(singular)
     else:
         plural = front.get("tags")
+        if plural is None:
+            return ()
+        if isinstance(plural, str) and plural.isascii():
+            return _names(plural.split())
+        if isinstance(plural, list) and all(type(item) is str for item in plural):
+            return _names(plural)
         values = _split(plural) if isinstance(plural, (str, list)) else []
     return _names([ruby_s(item) for item in values if item is not None])
 
@@ -277,7 +283,9 @@ _interned: dict[str, str] = {}
 
 def _names(names: list[str]) -> tuple[str, ...]:
     """Drop duplicates, keep order; share one string per name across posts (memory)."""
-    return share_names(tuple(dict.fromkeys(name for name in names if name)))
+    unique = dict.fromkeys(names)
+    unique.pop("", None)
+    return share_names(tuple(unique))
 
 
 _shared_names: dict[tuple[str, ...], tuple[str, ...]] = {}
