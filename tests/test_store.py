@@ -864,3 +864,15 @@ def test_front_matter_defaults_of_the_site_apply(write, site):
     posts = {p.slug: p for p in make_store(site).reload().posts}
     assert (posts["a"].author, posts["a"].tags) == ("Def", ("x",))
     assert (posts["b"].author, posts["b"].tags) == ("", ())
+
+
+def test_a_post_emptied_by_a_save_in_progress_keeps_its_last_good_version(write, site):
+    # Jekyll would publish an empty file as a post (no front matter needed); a live store
+    # sees an in-place save between truncating and writing, and waits for the content.
+    path = write("_posts/2022-05-11-a.md", "title: Good")
+    store = make_store(site)
+    assert store.reload().posts[0].title == "Good"
+    path.write_bytes(b"")
+    snapshot = store.reload()
+    assert [p.title for p in snapshot.posts] == ["Good"]
+    assert "file cut short" in snapshot.errors[0].reason

@@ -1,8 +1,8 @@
 """The feeds layer: every feed of a snapshot in RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 
 Owns: entry ids (``ids``), entry policy, which posts each feed shows (``entries``), the pure
-format writers (``formats``), HTML content rendering and sanitising (``content``), and the
-incremental builder (``builder``).
+format writers (``formats``), HTML content rendering and sanitising (``content``), titles as
+jekyll-feed prints them (``typography``), and the incremental builder (``builder``).
 
 May import: ``feedsvc.source`` (its records and the ``BodyReader`` interface), the shared
 nouns of ``feedsvc`` (``config``, ``dates``, ``documents``, ``errors``, ``urls``), feedgen,

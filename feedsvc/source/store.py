@@ -250,9 +250,11 @@ class Store:
         if rel not in parsed and old is not None:
             return old
         post = parsed[rel]
-        if post is None and old is not None and old.post is not None and signature[1] < 4:
+        if (not isinstance(post, ContentError) and old is not None and old.post is not None
+                and signature[1] < 4):
             # Too short to hold front matter: an in-place save caught between truncating
-            # the file and writing it, not a post turned into prose.
+            # the file and writing it, not a post turned into prose (which Jekyll would
+            # publish, front matter or not).
             post = ContentError(rel, f"file cut short ({signature[1]} bytes); "
                                      "keeping its last good version")
         if isinstance(post, ContentError):

@@ -90,17 +90,18 @@ def results(tmp_path_factory):
             pytest.fail("Jekyll is not installed: .ci/run installs jekyll ruby-jekyll-feed")
         pytest.skip("needs Jekyll: apt-get install --no-install-recommends jekyll ruby-jekyll-feed")
     work = tmp_path_factory.mktemp("conformance")
-    # This checkout's feedsvc, whatever feedsvc the interpreter has installed.
-    os.environ["FEEDSVC_CMD"] = f"{sys.executable} -m feedsvc.cli"
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     jobs = [(compare.compare_site, (name, path, work)) for name, path in compare.SITES.items()]
     jobs += [(compare.compare_site, ("site", compare.SITES["site"], work, {"permalink": style},
                                      True)) for style in compare.PERMALINK_STYLES]
     jobs += [(compare.compare_error_site, (case.name, case, work))
              for case in sorted(p for p in compare.ERROR_SITES_DIR.iterdir() if p.is_dir())]
-    with ThreadPoolExecutor(2) as pool:   # each job runs ruby and feedsvc as processes
-        return list(pool.map(lambda job: job[0](*job[1]), jobs))
+    with pytest.MonkeyPatch.context() as patch:   # for compare.py's processes only
+        # This checkout's feedsvc, whatever feedsvc the interpreter has installed.
+        patch.setenv("FEEDSVC_CMD", f"{sys.executable} -m feedsvc.cli")
+        patch.setenv("PYTHONPATH", os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
+        with ThreadPoolExecutor(2) as pool:   # each job runs ruby and feedsvc as processes
+            return list(pool.map(lambda job: job[0](*job[1]), jobs))
 
 
 def _differences(results) -> list[compare.Difference]:
