@@ -47,6 +47,7 @@ class JekyllConfig:
     feed_tags_path: str = "/feed/by_tag/"
     posts_limit: int | None = None  # feed.posts_limit
     excerpt_only: bool | None = None  # feed.excerpt_only
+    exclude: tuple[str, ...] = ()   # exclude: paths under the site root the walk skips
 
     def defaults_for(self, rel: str) -> dict[str, Any]:
         """Return the front-matter defaults that apply to the post at *rel*.
@@ -121,7 +122,16 @@ def read_jekyll_config(root: Path, data: Mapping[str, Any] | None) -> JekyllConf
         feed_tags_path=ruby_s(tags_conf.get("path")) or "/feed/by_tag/",
         posts_limit=_limit(feed.get("posts_limit")),
         excerpt_only=feed["excerpt_only"] if isinstance(feed.get("excerpt_only"), bool) else None,
+        exclude=_excludes(data.get("exclude")),
     )
+
+
+def _excludes(value: Any) -> tuple[str, ...]:
+    # Configuration#add_default_excludes: the site's list, its paths relative to the root.
+    if not isinstance(value, list):
+        return ()
+    return tuple(ruby_s(item).lstrip("/") for item in value
+                 if isinstance(item, (str, int)) and ruby_s(item).strip("/"))
 
 
 def _markdown_ext(value: Any) -> tuple[str, ...]:

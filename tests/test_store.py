@@ -876,3 +876,13 @@ def test_a_post_emptied_by_a_save_in_progress_keeps_its_last_good_version(write,
     snapshot = store.reload()
     assert [p.title for p in snapshot.posts] == ["Good"]
     assert "file cut short" in snapshot.errors[0].reason
+
+
+def test_the_sites_exclude_list_is_not_walked(write, site):
+    (site / "_config.yml").write_text("exclude: [drafts-old, /content]\n")
+    write("_posts/2022-01-01-a.md")
+    write("drafts-old/_posts/2022-01-02-b.md")
+    write("content/_posts/2022-01-03-c.md")
+    write("kept/_posts/2022-01-04-d.md")
+    assert [p.path for p in make_store(site).reload().posts] == \
+        ["kept/_posts/2022-01-04-d.md", "_posts/2022-01-01-a.md"]

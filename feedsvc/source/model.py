@@ -41,6 +41,7 @@ class ParseOptions:
     author: str = ""              # the site's author: name, e-mail, uri
     author_email: str = ""
     author_uri: str = ""
+    exclude: tuple[str, ...] = ()   # the site's exclude: (folders)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ParseOptions:
@@ -53,7 +54,8 @@ class ParseOptions:
                    defaults_json=site.defaults_json, authors_json=site.authors_json,
                    author=settings.author,
                    author_email=site.author_email if same_author else "",
-                   author_uri=site.author_uri if same_author else "")
+                   author_uri=site.author_uri if same_author else "",
+                   exclude=site.exclude)
 
     @functools.cached_property
     def site(self) -> JekyllConfig:

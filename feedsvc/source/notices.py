@@ -38,12 +38,12 @@ POST_CHECKS: list[Callable[[str, Mapping, str], Iterable[str]]] = []
 
 def site_notices(options: ParseOptions, posts: Iterable[Post]) -> list[Notice]:
     """Return the notices of a site: files under _posts that are no posts, then posts."""
-    walk = Walk(os.path.realpath(options.root))
+    walk = Walk(os.path.realpath(options.root), options.exclude)
     files = [rel for rel, signature in find_post_files(Path(options.root), walk)
              if not isinstance(signature, ContentError)]
     notices = [Notice(rel, "not a post", reason) for rel, reason in walk.not_posts]
     notices += [Notice(rel, "not a post", "a YAML data file (Document#read loads it as data)")
-                for rel in files if rel.rpartition(".")[2].lower() in DATA_EXTENSIONS]
+                for rel in files if rel.rpartition(".")[2] in DATA_EXTENSIONS]
     for post in posts:
         notices += post_notices(post, options)
     return sorted(notices, key=lambda n: (n.path, n.kind, n.reason))

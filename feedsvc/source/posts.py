@@ -44,7 +44,7 @@ def load_post(rel: str, options: ParseOptions) -> tuple[Post | None, str | None]
 
     Raise :class:`ContentError` with the reason when the file is broken.
     """
-    if rel.rpartition(".")[2].lower() in DATA_EXTENSIONS:
+    if rel.rpartition(".")[2] in DATA_EXTENSIONS:
         return None, None   # Document#read: a .yml/.yaml file is data, its content nil
     try:
         data = _read_limited(os.path.join(options.root, rel), options.max_post_bytes + 1)

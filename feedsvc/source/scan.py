@@ -10,6 +10,7 @@ Inside ``_posts`` the rules differ (``Reader#get_entries``): see :func:`is_post_
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
 import re
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ class Walk:
     """What a full scan saw besides the files: the folders it listed, and symlinks."""
 
     real_root: str
+    # The site's own `exclude:` (Configuration#add_default_excludes adds Jekyll's defaults).
+    exclude: tuple[str, ...] = ()
     folders: set[str] = dataclasses.field(default_factory=set)   # real paths
     symlinks: bool = False
     posts_folders: int = 0   # _posts folders found, listable or not
@@ -84,7 +87,8 @@ def _walk_site(path: str, rel: str, walk: Walk
             elif entry.is_symlink():
                 os.stat(entry.path)   # a loop or a dangling link: raise its OSError
             continue
-        if name.startswith(_SPECIAL) or name.endswith("~") or _excluded(child_rel + "/"):
+        if (name.startswith(_SPECIAL) or name.endswith("~") or _excluded(child_rel + "/")
+                or (walk.exclude and _excluded_by(child_rel, walk.exclude))):
             continue
         try:
             is_dir = entry.is_dir()
@@ -97,6 +101,13 @@ def _walk_site(path: str, rel: str, walk: Walk
 
 def _excluded(rel: str) -> bool:
     return rel.startswith(EXCLUDED)
+
+
+def _excluded_by(rel: str, patterns: tuple[str, ...]) -> bool:
+    """Return whether *rel* (a folder under the site root) is in the site's ``exclude:``:
+    ``EntryFilter#glob_include?`` matches a pattern with File.fnmatch, or as a prefix."""
+    return any(rel.startswith(pattern.rstrip("/")) or fnmatch.fnmatchcase(rel, pattern)
+               for pattern in patterns)
 
 
 def is_post_path(inner: str) -> bool:

@@ -194,7 +194,7 @@ class Store:
         if watcher is not None and watcher.usable():
             watcher.changes()              # this scan sees everything up to now
             self._watch_trusted = True     # the watch predates the scan: nothing slips by
-        walk = Walk(os.path.realpath(self.root))
+        walk = Walk(os.path.realpath(self.root), self.options.exclude)
         found = dict(find_post_files(self.root, walk))
         if not walk.posts_folders and any(s.post for s in self._files.values()):
             # An unmounted volume, or a deploy swapping the folder, for a moment: not an
