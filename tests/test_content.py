@@ -1,9 +1,7 @@
 """Content tests: Markdown/HTML rendering, sanitising, absolute URLs, XML-safe text, summaries."""
 from __future__ import annotations
 
-import hypothesis
 import pytest
-from hypothesis import strategies as st
 from lxml import etree
 
 from feedsvc.feeds.content import (

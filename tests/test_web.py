@@ -11,7 +11,6 @@ import pytest
 
 from conftest import SITE_URL
 from feedsvc.dates import format_http_date
-from feedsvc.feeds import FeedKey
 from feedsvc.urls import encode_name, feed_path, page_path
 from feedsvc.web.http import coding_qualities, wants_gzip
 
