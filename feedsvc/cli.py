@@ -16,6 +16,7 @@ from .config import ENV_SERVE_PREFIX, SETTINGS, Settings, did_you_mean, load_set
 from .errors import ConfigError
 from .logs import configure_logging
 from .source import Store
+from .source.notices import site_notices
 
 
 def _site_args(parser: argparse.ArgumentParser) -> None:
@@ -44,20 +45,27 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Lint a site: one line per broken post, then a summary; exit 1 if any is broken."""
+    """Lint a site: one line per broken post, per warning and per file under _posts that is
+    no post, then a summary; exit 1 if any post is broken (warnings do not fail)."""
     settings = _settings(args)
     store_log = logging.getLogger("feedsvc.source")
     level = store_log.level
     store_log.setLevel(logging.CRITICAL)  # the lines below say it, once
     try:
-        snapshot = Store.from_settings(settings).reload()
+        store = Store.from_settings(settings)
+        snapshot = store.reload()
     finally:
         store_log.setLevel(level)
     for error in snapshot.errors:
         print(f"{error.path}: {error.reason}")
+    notices = site_notices(store.options, store.posts())
+    for notice in notices:
+        print(f"{notice.path}: {notice.kind}: {notice.reason}")
+    warnings = sum(notice.kind == "warning" for notice in notices)
     print(f"{len(snapshot.posts)} posts published, {snapshot.pending} scheduled, "
           f"{len(snapshot.categories)} categories, {len(snapshot.tags)} tags, "
-          f"{len(snapshot.errors)} broken")
+          f"{len(snapshot.errors)} broken, {warnings} warnings, "
+          f"{len(notices) - warnings} files not posts")
     return 1 if snapshot.errors else 0
 
 

@@ -25,6 +25,7 @@ import yaml
 
 from .dates import load_zone
 from .errors import ConfigError
+from .jekyll_config import JekyllConfig, read_jekyll_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_SITE = PACKAGE_DIR / "sample_site"
@@ -161,17 +162,20 @@ SETTINGS: tuple[Setting, ...] = (
             "Root of the Jekyll site (the folder holding _posts/). Empty: the bundled sample site."),
     Setting("url", "", _url, "The site's public origin, e.g. https://news.example.com.", True),
     Setting("baseurl", "", _baseurl, "Path under url where the site lives, e.g. /blog.", True),
-    Setting("title", "", _text, "The site's title; feed titles start with it.", True),
+    Setting("title", "", _text,
+            "The site's title (else its name); feed titles start with it.", True),
     Setting("description", "", _text, "One line describing the site; the feeds' subtitle.", True),
     Setting("timezone", "UTC", _zone_name,
-            "IANA zone of the site: zoneless dates are read in it, feeds print times in it.", True),
+            "IANA zone of the site: quoted zone-less dates are read in it, feeds print times "
+            "in it.", True),
     Setting("permalink", "date", _text,
             "Jekyll permalink style (date, pretty, ordinal, weekdate, none) or pattern.", True),
     Setting("author", "", _author, "Default author of every post.", True),
     Setting("lang", "", _text, "Language of the site, e.g. zh-CN.", True),
     Setting("public_url", "", _url,
             "Public URL where feedsvc itself is served (feed self links); empty: url + baseurl."),
-    Setting("feed_limit", 20, _integer(1), "Entries per feed, newest first."),
+    Setting("feed_limit", 20, _integer(1),
+            "Entries per feed, newest first. (also read from the site's feed.posts_limit)"),
     Setting("reload_interval", 60, _integer(1), "Seconds between scheduled reloads of the store."),
     Setting("stale_after", 300, _integer(1),
             "Seconds since the last successful reload after which /healthz answers 503."),
@@ -180,14 +184,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_max_age", 300, _integer(0), "Cache-Control max-age of feeds, in seconds."),
     Setting("max_post_bytes", 5_000_000, _integer(1), "Larger post files are skipped and reported."),
     Setting("excerpt_only", False, _boolean,
-            "Leave full content out of feeds, giving only the summary (a post may override)."),
+            "Leave full content out of feeds, giving only the summary (a post may override). "
+            "(also read from the site's feed.excerpt_only)"),
     Setting("id_style", "tag", _choice("tag", "jekyll-feed"),
-            "Entry ids: 'tag' (RFC 4151 tag URIs) or 'jekyll-feed' (the post URL without .html)."),
+            "Entry ids: 'tag' (RFC 4151 tag URIs) or 'jekyll-feed' (jekyll-feed's, for a site "
+            "moving from it)."),
     Setting("category_url", "/category/{name}.html", _pattern("name"),
             "Site page of a category, under baseurl; {name} is the category."),
     Setting("tag_url", "/tag/{name}.html", _pattern("name"),
             "Site page of a tag, under baseurl; {name} is the tag."),
-    Setting("summary_length", 140, _integer(10), "Longest plain-text summary, in characters."),
+    Setting("summary_length", 140, _integer(0),
+            "Longest summary in RSS and JSON Feed, in characters; 0: whole. Atom carries "
+            "jekyll-feed's whole summary."),
     Setting("watch", True, _boolean,
             "Learn changed files from inotify between full scans (Linux); false: stat every "
             "file on every reload."),
@@ -244,6 +252,8 @@ class Settings:
     log_level: str
     log_format: str
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    # The keys of the site's _config.yml that only Jekyll and jekyll-feed define.
+    jekyll: JekyllConfig = dataclasses.field(default_factory=JekyllConfig)
 
     @functools.cached_property
     def zone(self) -> dt.tzinfo:
@@ -345,11 +355,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     site_root = Path(site_dir) if site_dir else SAMPLE_SITE
     if site_dir and not site_root.is_dir():
         raise ConfigError("site_dir", f"{site_dir} is not a folder")
-    site_layer = {}
     site_config = site_root / "_config.yml"
-    if site_config.is_file():
-        site_data = _read_yaml_mapping(site_config, "site_dir")
-        site_layer = {k: v for k, v in site_data.items() if k in SITE_META}
+    site_data = _read_yaml_mapping(site_config, "site_dir") if site_config.is_file() else {}
+    jekyll = read_jekyll_config(site_root, site_data)
+    site_layer = _site_layer(site_data, jekyll)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for source, layer in [("default", {}), (str(site_config), site_layer)] + upper:
@@ -367,4 +376,17 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         raise ConfigError("url", "the site's public URL is not set: give it in the site's "
                           "_config.yml, the config file or FEEDSVC_URL "
                           "(feeds need absolute links)")
-    return Settings(**values, sources=sources)
+    return Settings(**values, sources=sources, jekyll=jekyll)
+
+
+def _site_layer(site_data: Mapping[str, Any], jekyll: JekyllConfig) -> dict[str, Any]:
+    """Return the settings a site's ``_config.yml`` gives: its metadata, and jekyll-feed's
+    defaults (``feed.posts_limit`` for ``feed_limit``, ``feed.excerpt_only``)."""
+    layer = {k: v for k, v in site_data.items() if k in SITE_META}
+    if not layer.get("title") and jekyll.name:
+        layer["title"] = jekyll.name   # jekyll-feed: site.title | default: site.name
+    if jekyll.posts_limit is not None:
+        layer["feed_limit"] = jekyll.posts_limit
+    if jekyll.excerpt_only is not None:
+        layer["excerpt_only"] = jekyll.excerpt_only
+    return layer

@@ -38,15 +38,22 @@ def make_aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
 
 
 def parse_date(value: object, zone: dt.tzinfo) -> dt.datetime:
-    """Return the aware instant a front-matter ``date`` value names.
+    """Return the aware instant a front-matter ``date`` value names, as Jekyll reads it.
 
-    Accepts what PyYAML hands over: a ``datetime`` (aware or naive), a ``date`` (midnight),
-    or a string such as ``2022-05-11 17:16:04 +0800`` or ISO 8601. A value with no zone is
-    in the site's *zone* (on purpose unlike Jekyll, which reads it as UTC).
+    Jekyll's ``Document#merge_date!`` runs ``Time.parse(value.to_s).localtime`` on what Psych
+    loaded (jekyll/utils.rb ``Utils.parse_date``):
+
+    - a ``datetime`` is a YAML timestamp. Without a zone (an *unquoted*
+      ``2022-05-12 23:30:00``) Psych builds it with ``Time.utc`` (psych/scalar_scanner.rb
+      ``ScalarScanner#parse_time``), so it is that instant in **UTC**;
+    - a ``date`` (``2022-05-12``) prints as ``"2022-05-12"``: midnight in the site's *zone*;
+    - a string (quoted, or not a YAML timestamp) such as ``"2022-05-12 23:30:00"``,
+      ``2022-05-11 17:16:04 +0800`` or ISO 8601: its own offset, else the site's *zone*.
+
     Raise ``ValueError`` with a readable message when the value names no date.
     """
     if isinstance(value, dt.datetime):
-        return make_aware(value, zone)
+        return make_aware(value, UTC)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
     if not isinstance(value, str) or not value.strip():

@@ -188,7 +188,7 @@ def entry_views(settings: Settings, feeds: FeedSet, kind: str, name: str,
     entries = feeds.entries.get((kind, name), ())
     if limit is not None:
         entries = entries[:limit]
-    return tuple(EntryView(entry.title, entry.link, entry.author, entry.summary,
+    return tuple(EntryView(entry.title or entry.link, entry.link, entry.author, entry.teaser,
                            stamp(settings, entry.published))
                  for entry in entries)
 

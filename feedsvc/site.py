@@ -15,6 +15,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Mapping
+from urllib.parse import quote
 
 from .config import Settings
 from .dates import Clock, utc_now
@@ -25,7 +26,7 @@ from .errors import FeedsvcError
 from .feeds import FeedBuilder, FeedSet
 from .pages import PageBuilder
 from .source import Snapshot, Store
-from .urls import FORMATS, feed_path, jekyll_feed_path
+from .urls import FORMATS, feed_path
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,8 @@ def feed_topics(feeds: FeedSet, service_url: str) -> dict[str, str]:
     for key in feeds.feeds:
         topics[feed_path(key.kind, key.name, key.fmt, encoded=False)] = \
             service_url + feed_path(key.kind, key.name, key.fmt)
-        if key.fmt == "atom":
-            topics[jekyll_feed_path(key.kind, key.name, encoded=False)] = \
-                service_url + jekyll_feed_path(key.kind, key.name)
+    for path in feeds.jekyll:
+        topics[path] = service_url + quote(path, safe="/")
     return topics
 
 
@@ -114,8 +114,9 @@ def route_documents(feeds: FeedSet, pages: Mapping[str, Document]) -> dict[str, 
     documents = dict(pages)
     for key, document in feeds.feeds.items():
         documents[feed_path(key.kind, key.name, key.fmt, encoded=False)] = document
-        if key.fmt == "atom":
-            documents[jekyll_feed_path(key.kind, key.name, encoded=False)] = document
+    # jekyll-feed's paths: exactly the feeds jekyll-feed writes for the site's feed: block,
+    # each naming itself, so a subscriber of either URL keeps it.
+    documents.update(feeds.jekyll)
     return documents
 
 

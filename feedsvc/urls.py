@@ -38,16 +38,6 @@ def page_path(kind: str, name: str, *, encoded: bool = True) -> str:
     return f"/feeds/{_FEED_DIRS[kind]}/{segment}"
 
 
-def jekyll_feed_path(kind: str, name: str, *, encoded: bool = True) -> str:
-    """Return the Atom path jekyll-feed uses for a feed, so subscriptions carry over."""
-    segment = encode_name(name) if encoded else name
-    if kind == "all":
-        return "/feed.xml"
-    if kind == "category":
-        return f"/feed/{segment}.xml"
-    return f"/feed/by_tag/{segment}.xml"
-
-
 OPML_PATH = "/feeds.opml"
 INDEX_PATH = "/"
 

@@ -175,3 +175,25 @@ def test_the_shipped_config_file_documents_keys_but_sets_none():
     assert yaml.safe_load(text) is None   # every key commented out
     for setting in SETTINGS:
         assert f"# {setting.name}:" in text, setting.name
+
+
+def test_jekyll_feeds_settings_and_the_site_name_are_read_from_the_sites_config(tmp_path):
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_config.yml").write_text(
+        'url: "https://e.org"\nname: Site Name\nmarkdown_ext: "md,TXT"\n'
+        'excerpt_separator: "<!--more-->"\nauthor: {name: Desk, email: d@e.org}\n'
+        "feed:\n  path: /atom.xml\n  posts_limit: 7\n  excerpt_only: true\n"
+        "  categories: [news]\n  tags: {only: [a, b], except: [b], path: /t/}\n")
+    settings = load_settings({"site_dir": str(site)}, environ={})
+    assert (settings.title, settings.feed_limit, settings.excerpt_only, settings.author) == \
+        ("Site Name", 7, True, "Desk")   # jekyll-feed: title | default: name; posts_limit
+    site_config = settings.jekyll
+    assert site_config.markdown_ext == ("md", "txt")
+    assert site_config.excerpt_separator == "<!--more-->"
+    assert (site_config.author_email, site_config.feed_path) == ("d@e.org", "/atom.xml")
+    assert (site_config.feed_categories, site_config.feed_tags, site_config.feed_tags_only,
+            site_config.feed_tags_except, site_config.feed_tags_path) == \
+        (("news",), True, ("a", "b"), ("b",), "/t/")
+    overridden = load_settings({"site_dir": str(site), "feed_limit": 3}, environ={})
+    assert overridden.feed_limit == 3    # an explicit setting still wins

@@ -1,16 +1,12 @@
 """Content tests: Markdown/HTML rendering, sanitising, absolute URLs, XML-safe text, summaries."""
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
-import hypothesis
 import pytest
-from hypothesis import strategies as st
 from lxml import etree
 
 from feedsvc.feeds.content import (
-    absolute_srcset, absolute_url, clean_text, html_text, render_body, render_content,
-    sanitize, shorten, summarize,
+    absolute_srcset, absolute_url, clean_text, excerpt_source, render_body, render_content,
+    sanitize, shorten, summary_text, teaser,
 )
 
 BASE = "https://news.example.com/dongfangwang/2022/05/11/post.html"
@@ -121,12 +117,6 @@ def test_media_urls_become_absolute():
 
 # --- summaries -------------------------------------------------------------------------------
 
-def test_html_text_gives_the_first_non_empty_paragraph_and_all_text():
-    first, whole = html_text("<h1>T</h1><p> </p><p>One <b>two</b><br>three &amp; four</p><p>x</p>")
-    assert first == "One two three & four"
-    assert whole == "T One two three & four x"
-
-
 def test_short_text_is_not_shortened():
     assert shorten("短文本。", 10) == "短文本。"
 
@@ -151,52 +141,37 @@ def test_text_without_any_boundary_is_cut_at_the_limit():
     assert shorten("一" * 50, 10) == "一" * 9 + "…"
 
 
-def test_summary_prefers_front_matter_and_keeps_it_whole():
-    long_description = "作者写的摘要，" * 40
-    assert summarize("<p>正文</p>", f"  <b>{long_description}</b>  ", 20) == \
-        long_description.strip()
+def test_teaser_is_the_summary_shortened_or_whole_with_no_limit():
+    summary = "第一句话。" * 40
+    assert len(teaser(summary, 140)) <= 140 and teaser(summary, 140).endswith("第一句话…")
+    assert teaser(summary, 0) == summary
 
 
-def test_summary_is_the_shortened_first_paragraph():
-    html = "<p>" + "第一句话。" * 40 + "</p><p>第二段</p>"
-    summary = summarize(html, "", 140)
-    assert len(summary) <= 140 and summary.endswith("第一句话…")
-    assert summarize("<div>no paragraph at all</div>", "", 140) == "no paragraph at all"
-    assert summarize("", "", 140) == ""
+# --- jekyll-feed's summary: the excerpt --------------------------------------------------------
 
-
-def test_html_text_can_stop_at_the_first_paragraph():
-    html = "<p>first</p>" + "<p>" + "x" * 10_000 + "</p>"
-    assert html_text(html, first_only=True)[0] == "first"
-    assert html_text("<div>no <b>paragraph</b></div>", first_only=True) == ("", "no paragraph")
-
-
-# Fragments that stress where a summary's parsing may stop: paragraphs empty and not,
-# references, tags and comments that hold a "</p>" in them, unclosed elements.
-_FRAGMENTS = st.sampled_from([
-    "<p>", "</p>", "<p> </p>", "<P>", "</P>", "text ", "第一句话。", "&amp;", "&amp", "&#x4e2d;",
-    "&", "<b>", "</b>", "<br>", "<div>", "</div>", '<a title="</p>">', "</a>", "<!-- </p> -->",
-    "<pre>", "</pre>", "<script>x</p>y</script>", "<", ">", "\n", "<p class='em'>",
+@pytest.mark.parametrize("body, separator, expected", [
+    ("One.\n\nTwo.\n", "\n\n", "One."),
+    ("One.\r\n\r\nTwo.\r\n", "\n\n", "One.\r\n\r\nTwo.\r\n"),   # CRLF: no "\n\n"
+    ("No separator at all.\n", "\n\n", "No separator at all.\n"),
+    ("a\n<!--more-->\nb", "<!--more-->", "a\n"),
+    # Excerpt#extract_excerpt appends the reference definitions the head uses
+    ("See [x][r].\n\nMore.\n\n[r]: https://e.org/\n[s]: https://f.org/\n", "\n\n",
+     "See [x][r].\n\n[r]: https://e.org/"),
 ])
-_HTML = st.lists(_FRAGMENTS, max_size=30).map("".join)
+def test_excerpt_source_is_the_text_before_the_separator(body, separator, expected):
+    assert excerpt_source(body, separator) == expected
 
 
-@hypothesis.settings(max_examples=400, deadline=None)
-@hypothesis.given(html=_HTML, sanitized=st.booleans())
-def test_summary_reads_only_what_it_needs_but_equals_reading_everything(html, sanitized):
-    if sanitized:
-        html = sanitize(html, BASE)
-    first, whole = html_text(html)   # one parse of the whole fragment
-    early_first, _ = html_text(html, first_only=True)
-    assert early_first == first
-    assert summarize(html, "", 20) == clean_text(shorten(first or whole, 20))
+def test_summary_text_is_strip_html_and_normalize_whitespace_as_a_reader_sees_it():
+    html = "<p>First HTML paragraph.</p><p><strong>Bold</strong> second &amp; more.</p>"
+    assert summary_text(html) == "First HTML paragraph.Bold second & more."   # an .html post
+    assert summary_text(html, markdown=True) == "First HTML paragraph. Bold second & more."
+    assert summary_text("<script>x()</script><!-- c -->A\x01  b") == "A b"
 
 
-def test_summary_parsing_stops_after_the_first_paragraph(monkeypatch):
-    fed = []
-    original = HTMLParser.feed
-    monkeypatch.setattr(HTMLParser, "feed",
-                        lambda self, data: fed.append(data) or original(self, data))
-    html = "<p>First paragraph.</p>" + "<p>" + "x" * 5000 + "</p>"
-    assert summarize(html, "", 140) == "First paragraph."
-    assert "".join(fed) == "<p>First paragraph.</p>"
+def test_markdown_has_gfm_tables_strikethrough_footnotes_and_smart_quotes_as_kramdown():
+    html = render_body('| a |\n|---|\n| 1 |\n\n~~x~~ "q" -- y[^1]\n\n[^1]: n\n', True)
+    assert "<table>" in html and "<del>x</del>" in html and "\u201cq\u201d \u2013 y" in html
+    assert 'class="footnotes"' in html
+    assert "www.example.com" in render_body("www.example.com\n", True)   # no autolink
+    assert render_body("Lead.\n{: .lead}\n", True) == "<p>Lead.</p>\n"   # kramdown IAL dropped

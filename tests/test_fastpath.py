@@ -63,7 +63,7 @@ def requests_of(site) -> list[tuple[str, str, dict[str, str]]]:
     feed = site.document("/feeds/all.rss")
     requests = []
     for path in ("/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json", "/feed.xml",
-                 "/feed/news.xml", "/feeds/categories/a%2Fb.atom",
+                 "/feeds/categories/a%2Fb.atom",
                  "/feeds/tags/%E4%B8%9C%E6%96%B9%E7%BD%91%E6%96%B0%E9%97%BB.rss",
                  "/feeds/tags/with%20space.json", "/", "/feeds/categories/news",
                  "/feeds.opml", "/feeds/all.rss?utm_source=x", "//feeds/all.rss"):

@@ -18,7 +18,7 @@ import pytest
 from feedsvc import create_app
 from feedsvc.cli import main
 from feedsvc.config import SAMPLE_SITE
-from feedsvc.urls import FORMATS, INDEX_PATH, OPML_PATH, feed_path, jekyll_feed_path, page_path
+from feedsvc.urls import FORMATS, INDEX_PATH, OPML_PATH, feed_path, page_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "config" / "nginx-export.conf"
@@ -105,12 +105,11 @@ def nginx(tmp_path):
 
 def every_url(snapshot) -> dict[str, str]:
     """Return the URL of every document of a snapshot, keyed by its decoded path."""
-    urls = {INDEX_PATH: INDEX_PATH, OPML_PATH: OPML_PATH}
+    urls = {INDEX_PATH: INDEX_PATH, OPML_PATH: OPML_PATH, "/feed.xml": "/feed.xml"}
     names = [("all", "")] + [("category", n) for n in snapshot.categories] + \
         [("tag", n) for n in snapshot.tags]
     for kind, name in names:
         urls[page_path(kind, name, encoded=False)] = page_path(kind, name)
-        urls[jekyll_feed_path(kind, name, encoded=False)] = jekyll_feed_path(kind, name)
         for fmt in FORMATS:
             urls[feed_path(kind, name, fmt, encoded=False)] = feed_path(kind, name, fmt)
     return urls

@@ -78,11 +78,19 @@ def test_yaml_timestamp_with_zone_is_aware(write, site):
     assert post.date.microsecond == 0
 
 
-def test_zoneless_date_uses_site_zone(write, site):
-    write("_posts/2022-05-11-a.md", "title: A\ndate: 2022-05-11 17:16:04")
+def test_quoted_zoneless_date_uses_site_zone(write, site):
+    write("_posts/2022-05-11-a.md", 'title: A\ndate: "2022-05-11 17:16:04"')
     post = only_post(site)
     assert post.date == dt.datetime(2022, 5, 11, 9, 16, 4, tzinfo=dt.timezone.utc)
     assert post.date.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_unquoted_zoneless_date_is_utc_like_jekyll(write, site):
+    # Psych reads it as a YAML timestamp with Time.utc; Jekyll keeps that instant.
+    write("_posts/2022-05-12-a.md", "title: A\ndate: 2022-05-12 23:30:00")
+    post = only_post(site)
+    assert post.date == dt.datetime(2022, 5, 12, 23, 30, tzinfo=dt.timezone.utc)
+    assert post.url == "/2022/05/13/a.html"   # the instant's day in the site's zone
 
 
 def test_zoneless_date_string_uses_site_zone(write, site):
@@ -103,7 +111,7 @@ def test_missing_date_takes_file_name_date_at_midnight(write, site):
 
 
 def test_site_zone_applies_daylight_saving(write, site):
-    write("_posts/2022-07-01-a.md", "title: A\ndate: 2022-07-01 12:00:00")
+    write("_posts/2022-07-01-a.md", "title: A\ndate: '2022-07-01 12:00:00'")
     post = only_post(site, timezone="America/New_York")
     assert post.date.utcoffset() == dt.timedelta(hours=-4)
     assert post.date == dt.datetime(2022, 7, 1, 16, 0, tzinfo=dt.timezone.utc)
@@ -148,9 +156,17 @@ def test_only_dated_post_files_under_posts_folders_are_read(write, site):
     write("2022-05-19-outside.md")
     write("_site/_posts/2022-05-20-built.md")
     write("node_modules/x/_posts/2022-05-21-dep.md")
+    write("vendor/bundle/_posts/2022-05-22-gem.md")
+    write("vendor/_posts/2022-05-23-vendor.md")       # only vendor/bundle/ etc. are excluded
+    write("_posts/_x/2022-05-24-special-first.md")
+    write("_posts/sub/_x/2022-05-25-special-deeper.md")   # special? tests only the first part
+    write("_posts/22-05-26-short-year.md")
     found = sorted(rel for rel, _ in find_post_files(site))
     assert found == ["_posts/2022-05-11-a.md", "_posts/2022-05-12-b.markdown",
-                     "_posts/2022-05-13-c.html", "_posts/sub/2022-05-14-d.md"]
+                     "_posts/2022-05-13-c.html", "_posts/2022-05-15-e.txt",
+                     "_posts/22-05-26-short-year.md", "_posts/sub/2022-05-14-d.md",
+                     "_posts/sub/_x/2022-05-25-special-deeper.md",
+                     "vendor/_posts/2022-05-23-vendor.md"]
 
 
 def test_unclosed_front_matter_is_reported(write, site):
@@ -160,8 +176,17 @@ def test_unclosed_front_matter_is_reported(write, site):
                                             "front matter has no closing '---' line"),)
 
 
-def test_file_without_front_matter_is_not_a_post(write, site):
-    write("_posts/2022-05-11-a.md", None, "just text\n")
+def test_file_without_front_matter_is_a_post_like_jekyll(write, site):
+    # PostReader never checks for front matter: title from the slug, date from the name.
+    write("_posts/2022-05-11-just-text.md", None, "just text\n")
+    store = make_store(site)
+    post = store.reload().posts[0]
+    assert (post.title, post.url) == ("Just Text", "/2022/05/11/just-text.html")
+    assert store.body_of(post) == "just text\n"
+
+
+def test_a_yaml_file_under_posts_is_data_not_a_post(write, site):
+    write("_posts/2022-05-11-data.yml", None, "title: x\n")
     snapshot = make_store(site).reload()
     assert snapshot.posts == () and snapshot.errors == ()
 
@@ -218,7 +243,8 @@ def test_seed_shaped_post(write, site):
 @pytest.mark.parametrize("front, categories, tags", [
     ("categories: a b  a\ntags: x y x", ("a", "b"), ("x", "y")),
     ("categories: [b, a, b]\ntags:\n  - 东方\n  - 新闻", ("b", "a"), ("东方", "新闻")),
-    ("category: solo\ntag: one two", ("solo",), ("one", "two")),
+    ("category: Big News\ntag: one two", ("Big News",), ("one two",)),   # taken whole
+    ("category: solo\ncategories: [a]\ntags: [x]\ntag: y", ("a", "solo"), ("y",)),
     ("categories: 2022\ntags: [1, 2]", ("2022",), ("1", "2")),
     ("", (), ()),
 ])
@@ -229,10 +255,15 @@ def test_categories_and_tags(write, site, front, categories, tags):
     assert post.tags == tags
 
 
-@pytest.mark.parametrize("front", ["title: ''", "title:", "layout: post"])
+@pytest.mark.parametrize("front", ["title:", "layout: post"])
 def test_missing_title_is_titleized_slug(write, site, front):
     write("_posts/2022-05-11-hello-big-world.md", front)
     assert only_post(site).title == "Hello Big World"
+
+
+def test_an_empty_title_stays_empty_like_jekyll(write, site):
+    write("_posts/2022-05-11-hello.md", "title: ''")   # data["title"] ||= ... keeps ""
+    assert only_post(site).title == ""
 
 
 @pytest.mark.parametrize("permalink, expected", [
@@ -294,7 +325,7 @@ def test_utf8_bom_and_crlf(write, site):
     store = make_store(site)
     post = store.reload().posts[0]
     assert (post.title, post.tags) == ("标题", ("a", "b"))
-    assert store.body_of(post) == "<p>x</p>\n"
+    assert store.body_of(post) == "<p>x</p>\r\n"   # kept, as Jekyll keeps it
 
 
 def test_gb18030_file_is_read(write, site):
@@ -765,3 +796,93 @@ def _fresh_with(store: Store, site: Path):
              for rel, state in store._files.items()}
     errors = tuple(sorted((s.error for s in files.values() if s.error), key=lambda e: e.path))
     return fresh._assemble(files, errors, NOW, 0.0)
+
+
+# --- Jekyll's URL, author and excerpt rules (tests/conformance checks them against Jekyll) ---
+
+@pytest.mark.parametrize("name, front, url", [
+    ("2009-03-12-hash-#1.md", "title: T", "/2009/03/12/hash-1.html"),            # Utils.slugify
+    ("2022-07-01-escape-+ %20[].md", "title: T", "/2022/07/01/escape-+-20.html"),
+    ("2022-07-02-trailing-dots....md", "title: T", "/2022/07/02/trailing-dots.html"),
+    ("2022-07-07-a.md", "slug: 'Custom Slug, Here!'", "/2022/07/07/Custom-Slug,-Here!.html"),
+    ("2022-07-06-a.md", 'categories: ["../../etc", "Upper Case"]',
+     "/etc/upper%20case/2022/07/06/a.html"),                                       # sanitize_url
+    ("2022-07-03-中文.md", "categories: 新闻", "/%E6%96%B0%E9%97%BB/2022/07/03/%E4%B8%AD%E6%96%87.html"),
+    ("2022-07-20-a.md", "permalink: pretty", "/pretty"),              # a post's own is literal
+    ("2022-07-16-a.md", "permalink: /:year/:month_:day/:title", "/2022/07_16/a"),
+    ("2022-07-22-a.md", "permalink: /api/:title.json", "/api/a.json"),
+    ("2022-06-01-a.Rmd", "title: T", "/2022/06/01/a.Rmd"),       # unconverted: its own extension
+    ("2022-06-01-b.MD", "title: T", "/2022/06/01/b.html"),       # markdown_ext, any case
+])
+def test_urls_follow_jekylls_url_class(write, site, name, front, url):
+    write(f"_posts/{name}", front)
+    assert only_post(site).url == url
+
+
+def test_an_unknown_permalink_placeholder_makes_the_post_broken(write, site):
+    write("_posts/2022-01-02-bad.md", "permalink: /:foo/:title/")   # Jekyll stops the build
+    snapshot = make_store(site).reload()
+    assert snapshot.posts == ()
+    assert "no placeholder :foo" in snapshot.errors[0].reason
+
+
+def test_authors_resolve_as_jekyll_feed_does(write, site):
+    (site / "_data").mkdir()
+    (site / "_data" / "authors.yml").write_text(
+        "alice:\n  name: Alice Zhang\n  email: alice@example.com\n  uri: https://e.org/a\n")
+    (site / "_config.yml").write_text("author:\n  name: Desk\n  email: desk@example.com\n")
+    write("_posts/2022-01-01-a.md", "author: alice")
+    write("_posts/2022-01-02-b.md", "authors: [alice, bob]")
+    write("_posts/2022-01-03-c.md", "title: none")
+    write("_posts/2022-01-04-d.md", "author: Jane Doe")
+    posts = {p.slug: p for p in make_store(site).reload().posts}
+    assert (posts["a"].author, posts["a"].author_email, posts["a"].author_uri) == \
+        ("Alice Zhang", "alice@example.com", "https://e.org/a")
+    assert posts["b"].author == "Alice Zhang"
+    assert (posts["c"].author, posts["c"].author_email) == ("Desk", "desk@example.com")
+    assert (posts["d"].author, posts["d"].author_email) == ("Jane Doe", "")
+
+
+@pytest.mark.parametrize("front, summary, separator", [
+    ("title: T", None, "\n\n"),                            # the body's excerpt
+    ("excerpt: ''", "", "\n\n"),                           # an empty excerpt: no summary
+    ("description: D\nexcerpt: E", "D", "\n\n"),
+    ("excerpt_separator: <!--more-->", None, "<!--more-->"),
+])
+def test_summary_and_excerpt_separator_as_jekyll_reads_them(write, site, front, summary,
+                                                            separator):
+    write("_posts/2022-01-01-a.md", front)
+    post = only_post(site)
+    assert (post.summary, post.excerpt_separator) == (summary, separator)
+
+
+def test_front_matter_defaults_of_the_site_apply(write, site):
+    (site / "_config.yml").write_text(
+        "defaults:\n  - scope: {path: _posts/d}\n    values: {author: Def, tags: [x]}\n")
+    write("_posts/d/2022-01-01-a.md", "title: A")
+    write("_posts/2022-01-02-b.md", "title: B")
+    posts = {p.slug: p for p in make_store(site).reload().posts}
+    assert (posts["a"].author, posts["a"].tags) == ("Def", ("x",))
+    assert (posts["b"].author, posts["b"].tags) == ("", ())
+
+
+def test_a_post_emptied_by_a_save_in_progress_keeps_its_last_good_version(write, site):
+    # Jekyll would publish an empty file as a post (no front matter needed); a live store
+    # sees an in-place save between truncating and writing, and waits for the content.
+    path = write("_posts/2022-05-11-a.md", "title: Good")
+    store = make_store(site)
+    assert store.reload().posts[0].title == "Good"
+    path.write_bytes(b"")
+    snapshot = store.reload()
+    assert [p.title for p in snapshot.posts] == ["Good"]
+    assert "file cut short" in snapshot.errors[0].reason
+
+
+def test_the_sites_exclude_list_is_not_walked(write, site):
+    (site / "_config.yml").write_text("exclude: [drafts-old, /content]\n")
+    write("_posts/2022-01-01-a.md")
+    write("drafts-old/_posts/2022-01-02-b.md")
+    write("content/_posts/2022-01-03-c.md")
+    write("kept/_posts/2022-01-04-d.md")
+    assert [p.path for p in make_store(site).reload().posts] == \
+        ["kept/_posts/2022-01-04-d.md", "_posts/2022-01-01-a.md"]

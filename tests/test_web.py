@@ -9,9 +9,9 @@ from urllib.parse import quote
 import feedparser
 import pytest
 
+from conftest import SITE_URL
 from feedsvc.dates import format_http_date
-from feedsvc.feeds import FeedKey
-from feedsvc.urls import encode_name, feed_path, jekyll_feed_path, page_path
+from feedsvc.urls import encode_name, feed_path, page_path
 from feedsvc.web.http import coding_qualities, wants_gzip
 
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400"
@@ -72,41 +72,54 @@ def feed_headers(document, etag=None, length=None, encoding=None):
 
 # --- feeds --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, name", [("all", ""), ("category", "dongfangwang"),
-                                        ("tag", "东方网新闻")])
-@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
-def test_feed_is_served_with_exact_headers_and_bytes(site, web, kind, name, fmt):
-    document = site.current.feeds.feeds[FeedKey(kind, name, fmt)]
-    response = web.get(feed_path(kind, name, fmt))
-    assert response.status_code == 200
-    assert dict(response.headers) == feed_headers(document)
-    assert response.headers["Content-Type"] == TYPES[fmt]
-    assert response.data == document.body
+JEKYLL_FEED_BLOCK = """\
+feed:
+  categories: [dongfangwang, "a/b", 东方网新闻]
+  tags:
+    except: [skipped]
+"""
 
 
-def test_last_modified_is_the_newest_entry_as_http_date(site, web):
-    response = web.get(feed_path("category", "dongfangwang", "atom"))
-    newest = dt.datetime(2022, 5, 13, 9, 30, tzinfo=CST)
-    assert response.headers["Last-Modified"] == "Fri, 13 May 2022 01:30:00 GMT"
-    assert response.headers["Last-Modified"] == format_http_date(newest)
+@pytest.fixture
+def jekyll_app(site_dir, write_post, make_app):
+    """Return the app of a site whose _config.yml has jekyll-feed's feed: block."""
+    with (site_dir / "_config.yml").open("a", encoding="utf-8") as config:
+        config.write(JEKYLL_FEED_BLOCK)
+    write_post("a", title="A", date="2022-05-11 17:16:04 +0800",
+               categories=["dongfangwang", "a/b"], tags=["kept_tag", "skipped", "东方网新闻"])
+    return make_app()
 
 
-@pytest.mark.parametrize("kind, name", [("all", ""), ("category", "dongfangwang"),
-                                        ("category", "a/b"), ("tag", "东方网新闻"),
-                                        ("tag", "<b>&")])
-def test_jekyll_feed_paths_serve_the_atom_feed(site, web, kind, name):
-    response = web.get(jekyll_feed_path(kind, name))
-    atom = site.current.feeds.feeds[FeedKey(kind, name, "atom")]
+def test_jekyll_feed_paths_are_exactly_the_feeds_jekyll_feed_writes(jekyll_app):
+    documents = jekyll_app.state.site.current.documents
+    assert {path for path in documents if path.startswith("/feed") and path.endswith(".xml")} \
+        == {"/feed.xml", "/feed/dongfangwang.xml", "/feed/a/b.xml", "/feed/东方网新闻.xml",
+            "/feed/by_tag/kept_tag.xml"}   # tags only [A-Za-z0-9_], minus `except`
+    web = jekyll_app.test_client()
+    assert web.get("/feed/%E4%B8%9C%E6%96%B9%E7%BD%91%E6%96%B0%E9%97%BB.xml").status_code == 200
+    assert web.get("/feed/by_tag/skipped.xml").status_code == 404
+
+
+@pytest.mark.parametrize("path, own, title", [
+    ("/feed.xml", "/feeds/all.atom", "东方网 Test News"),
+    ("/feed/dongfangwang.xml", "/feeds/categories/dongfangwang.atom",
+     "东方网 Test News | Dongfangwang"),
+    ("/feed/by_tag/kept_tag.xml", "/feeds/tags/kept_tag.atom", "东方网 Test News"),
+])
+def test_a_jekyll_feed_path_names_itself_and_feedsvc_s_own_url_stays(jekyll_app, path, own,
+                                                                     title):
+    web = jekyll_app.test_client()
+    response = web.get(path)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
-    assert response.data == atom.body
-
-
-def test_jekyll_feed_paths_are_the_ones_jekyll_feed_uses(web):
-    assert web.get("/feed.xml").status_code == 200
-    assert web.get("/feed/dongfangwang.xml").status_code == 200
-    assert web.get("/feed/by_tag/%E4%B8%9C%E6%96%B9%E7%BD%91%E6%96%B0%E9%97%BB.xml"
-                   ).status_code == 200
+    feed = feedparser.parse(response.data)
+    links = {link.rel: link.href for link in feed.feed.links}
+    assert feed.feed.id == links["self"] == SITE_URL + path    # jekyll-feed's <id> and self
+    assert links["alternate"] == SITE_URL + "/"
+    assert feed.feed.title == title
+    ours = feedparser.parse(web.get(own).data)
+    assert ours.feed.id == SITE_URL + own                     # unchanged for its subscribers
+    assert [e.id for e in ours.entries] == [e.id for e in feed.entries] != []
 
 
 @pytest.mark.parametrize("name", AWKWARD)
@@ -158,7 +171,7 @@ def test_chinese_post_dates_keep_their_instant_and_offset(web):
     parsed = feedparser.parse(web.get("/feeds/tags/%E4%B8%9C%E6%96%B9%E7%BD%91%E6%96%B0%E9%97%BB"
                                       ".atom").data)
     titles = [entry.title for entry in parsed.entries]
-    assert titles == ["Names <that> & break things", "政策解读答疑、防疫知识科普……市工经联线上搭平台"]
+    assert titles == ["Names & break things", "政策解读答疑、防疫知识科普……市工经联线上搭平台"]   # strip_html
     published = dt.datetime.fromisoformat(parsed.entries[1].published)
     assert published == dt.datetime(2022, 5, 11, 17, 16, 4, tzinfo=CST)
     assert published.utcoffset() == dt.timedelta(hours=8)

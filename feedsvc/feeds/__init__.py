@@ -1,9 +1,9 @@
 """The feeds layer: every feed of a snapshot in RSS 2.0, Atom 1.0 and JSON Feed 1.1.
 
 Owns: entry ids (``ids``), entry policy, which posts each feed shows (``entries``), the pure
-format writers (``formats``), HTML content rendering and sanitising (``content``), the
-incremental builder (``builder``), and RFC 5005 archive pages: their digests, planned on each
-build, and rendering one (``archives``).
+format writers (``formats``), HTML content rendering and sanitising (``content``), titles as
+jekyll-feed prints them (``typography``), the incremental builder (``builder``), and RFC 5005
+archive pages: their digests, planned on each build, and rendering one (``archives``).
 
 May import: ``feedsvc.source`` (its records and the ``BodyReader`` interface), the shared
 nouns of ``feedsvc`` (``config``, ``dates``, ``documents``, ``errors``, ``urls``), feedgen,

@@ -15,8 +15,10 @@ from ..source import BodyReader, Post, Snapshot
 from ..urls import FORMATS
 from .archives import ArchivePlanner, FeedArchive, current_history
 from .content import clean_text, collapse
-from .entries import FeedOptions, feed_posts, make_entry
-from .formats import RENDERERS, Entry, FeedMeta, History, feed_updated
+from .entries import FeedOptions, feed_posts, jekyll_feeds, make_entry
+from .formats import (RENDERERS, Entry, FeedMeta, History, feed_updated, reheaded_atom,
+                      render_atom)
+from .typography import feed_title
 from .ids import IdRegistry, requested_id, tag_authority
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ class FeedSet:
     # RFC 5005 archive of each feed, when the archives setting is on (feeds/archives.py)
     archives: Mapping[tuple[str, str], FeedArchive] = dataclasses.field(
         default_factory=lambda: types.MappingProxyType({}))
+    # The Atom documents at jekyll-feed's paths, by decoded path (/feed.xml...).
+    jekyll: Mapping[str, Document] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class FeedBuilder:
         self._feeds: dict[tuple[str, str], _Built] = {}
         self._duplicates: tuple[str, ...] = ()
         self._archives = ArchivePlanner(options) if options.archives else None
+        self._jekyll: dict[str, tuple[object, Document]] = {}   # path -> (signature, document)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedBuilder:
@@ -126,7 +131,50 @@ class FeedBuilder:
         built: dict[tuple[str, str], _Built] = feeds   # type: ignore[assignment]
         self._entries = entries_used     # drop entries no feed shows any more
         self._feeds = built
-        return self._feed_set(built, archives)
+        return self._feed_set(built, archives,
+                              self._jekyll_documents(snapshot, built))
+
+    def _jekyll_documents(self, snapshot: Snapshot, built: Mapping[tuple[str, str], _Built]
+                          ) -> dict[str, Document]:
+        """Return the Atom document at each of jekyll-feed's paths, rebuilt only if changed.
+
+        The same entries as feedsvc's own Atom feed of that category or tag; the feed-level
+        parts are jekyll-feed's (feed.xml): it names itself, its <id> is the site URL + its
+        path, its alternate link the site root, its title the site's (+ " | Category").
+        """
+        kept: dict[str, tuple[object, Document]] = {}
+        pending = []
+        for path, kind, name in jekyll_feeds(snapshot, self.options):
+            base = built.get((kind, name))
+            meta = self._jekyll_meta(kind, name, path)
+            signature = ((base.signature if base else ()), meta)
+            old = self._jekyll.get(path)
+            if old is not None and old[0] == signature:
+                kept[path] = old
+                continue
+            if base is None:   # a configured category or tag with no posts
+                body = render_atom(meta, (), self.zone)
+            else:
+                body = reheaded_atom(base.documents["atom"].body, meta, base.updated, self.zone)
+            pending.append((path, signature, body, base.updated if base else None))
+        made = make_documents([(body, "atom", updated) for _, _, body, updated in pending])
+        for (path, signature, _, _), document in zip(pending, made):
+            kept[path] = (signature, document)
+        self.builds += len(pending)
+        self._jekyll = kept
+        return {path: document for path, (_, document) in kept.items()}
+
+    def _jekyll_meta(self, kind: str, name: str, path: str) -> FeedMeta:
+        options = self.options
+        title = options.title
+        if kind == "category":   # jekyll-feed: title | append: " | " | append: capitalize
+            title = f"{title} | {name.capitalize()}"
+        title = collapse(clean_text(feed_title(title))) or self._site_title
+        meta = self._meta(kind, name)
+        return dataclasses.replace(meta, title=title, home=options.site_url + "/",
+                                   subtitle=collapse(clean_text(options.description)),
+                                   jekyll_path=path,
+                                   jekyll_id=options.site_url + quote(path, safe="/"))
 
     def _requested_id(self, post: Post) -> str:
         return requested_id(post, self.options.id_style, self.options.site_url, self._authority)
@@ -179,7 +227,8 @@ class FeedBuilder:
         )
 
     def _feed_set(self, feeds: Mapping[tuple[str, str], _Built],
-                  archives: Mapping[tuple[str, str], FeedArchive]) -> FeedSet:
+                  archives: Mapping[tuple[str, str], FeedArchive],
+                  jekyll: Mapping[str, Document]) -> FeedSet:
         documents = {FeedKey(kind, name, fmt): built.documents[fmt]
                      for (kind, name), built in feeds.items() for fmt in FORMATS}
         return FeedSet(
@@ -189,6 +238,7 @@ class FeedBuilder:
             titles=types.MappingProxyType({k: b.title for k, b in feeds.items()}),
             duplicate_ids=self._duplicates,
             archives=types.MappingProxyType(archives),
+            jekyll=types.MappingProxyType(dict(jekyll)),
         )
 
 

@@ -9,15 +9,15 @@ post's own URL, and characters XML 1.0 forbids are removed. See docs/feeds.md.
 from __future__ import annotations
 
 import ctypes
+import html
 import re
-from collections.abc import Iterator
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-import cmarkgfm
 import nh3
-from cmarkgfm import _cmark
+from cmarkgfm import _cmark, cmark
 from cmarkgfm.cmark import Options
+
+from .typography import normalize_whitespace, strip_html
 
 # XML 1.0 §2.2 Char, minus the C1 controls (U+007F-U+009F) that §2.2 discourages: lxml
 # refuses the forbidden ones outright, so one bad post would otherwise break a whole feed.
@@ -61,7 +61,18 @@ ATTRIBUTES = {
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
 
-_MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE   # "unsafe": raw HTML passes (nh3 cleans it)
+# Jekyll's kramdown defaults (jekyll/configuration.rb DEFAULTS["kramdown"]): input GFM
+# (kramdown-parser-gfm: tables, ~~strike~~; bare URLs stay text, so no "autolink"),
+# footnotes, and smart quotes and typographic symbols, which cmark-gfm's smart option gives.
+# "unsafe": raw HTML passes, as kramdown passes it (nh3 cleans it).
+_MARKDOWN_OPTIONS = (Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_SMART
+                     | Options.CMARK_OPT_FOOTNOTES)
+_MARKDOWN_EXTENSIONS = ["table", "strikethrough"]
+# A kramdown block attribute list ("{: .lead}") or definition on a line of its own: kramdown
+# makes it attributes of the block, never text; feedsvc drops the line.
+_KRAMDOWN_IAL = re.compile(r"^[ \t]{0,3}\{:[^}\n]*\}[ \t]*$\n?", re.M)
+# Excerpt#extract_excerpt appends the reference-link definitions the head uses.
+_LINK_DEFINITION = re.compile(r"^ {0,3}(?:(\[[^\]]+\])(:.+))$", re.M)
 
 
 def _libc_free() -> ctypes._CFuncPtr | None:
@@ -74,6 +85,18 @@ def _libc_free() -> ctypes._CFuncPtr | None:
 
 
 _FREE = _libc_free()
+
+
+def _node_free() -> ctypes._CFuncPtr | None:
+    try:   # cmarkgfm's ffi does not declare it; its library exports it
+        node_free = ctypes.CDLL(_cmark.__file__).cmark_node_free
+    except (OSError, AttributeError, TypeError):
+        return None
+    node_free.argtypes, node_free.restype = [ctypes.c_void_p], None
+    return node_free
+
+
+_NODE_FREE = _node_free()
 
 
 def clean_text(text: str) -> str:
@@ -115,27 +138,92 @@ def absolute_srcset(srcset: str, base: str) -> str | None:
 def render_body(body: str, markdown: bool) -> str:
     """Return the HTML of a raw post body: Markdown rendered, HTML as it is."""
     body = clean_text(body)
-    if not markdown:
+    if not markdown:   # Converters::Identity: any extension Jekyll does not convert
         return body
+    if "{:" in body:
+        body = _KRAMDOWN_IAL.sub("", body)
     return markdown_to_html(body)
 
 
 def markdown_to_html(body: str) -> str:
-    """Return cmarkgfm.markdown_to_html(body) with our options, without its memory leak.
+    """Return cmark-gfm's HTML of *body* with our options and extensions, leaking nothing.
 
-    cmark_markdown_to_html returns a buffer "it is the caller's responsibility to free"
-    (cmark.h); cmarkgfm 2025.10.22 copies it into a str and never frees it (cmarkgfm #53),
-    about 8 KB a post on the generated site: nothing while only new posts are rendered,
-    800 MB for one walk of a 100k-post archive (docs/aggregators.md).
+    cmark_render_html returns a buffer "it is the caller's responsibility to free"
+    (cmark.h), and the document tree is the caller's too; cmarkgfm 2025.10.22 copies the
+    buffer into a str and frees neither (cmarkgfm #53): about 8 KB a post on the generated
+    site, nothing while only new posts are rendered, 800 MB for one walk of a 100k-post
+    archive (docs/aggregators.md). So the parser is driven here and both are freed.
     """
-    if _FREE is None:
-        return cmarkgfm.markdown_to_html(body, options=_MARKDOWN_OPTIONS)
-    data = body.encode("utf-8")
-    result = _cmark.lib.cmark_markdown_to_html(data, len(data), _MARKDOWN_OPTIONS)
+    if _FREE is None or _NODE_FREE is None:
+        return cmark.markdown_to_html_with_extensions(body, _MARKDOWN_OPTIONS,
+                                                      extensions=_MARKDOWN_EXTENSIONS)
+    lib, ffi = _cmark.lib, _cmark.ffi
+    parser = lib.cmark_parser_new(_MARKDOWN_OPTIONS)
     try:
-        return _cmark.ffi.string(result).decode("utf-8")
+        for extension in _extensions():
+            lib.cmark_parser_attach_syntax_extension(parser, extension)
+        data = body.encode("utf-8")
+        lib.cmark_parser_feed(parser, data, len(data))
+        root = lib.cmark_parser_finish(parser)
+        try:
+            result = lib.cmark_render_html(root, _MARKDOWN_OPTIONS,
+                                           lib.cmark_parser_get_syntax_extensions(parser))
+            try:
+                return ffi.string(result).decode("utf-8")
+            finally:
+                _FREE(int(ffi.cast("uintptr_t", result)))
+        finally:
+            _NODE_FREE(int(ffi.cast("uintptr_t", root)))
     finally:
-        _FREE(int(_cmark.ffi.cast("uintptr_t", result)))
+        lib.cmark_parser_free(parser)
+
+
+_found_extensions: list = []
+
+
+def _extensions() -> list:
+    """Return cmark-gfm's syntax extensions we use (registered and looked up once)."""
+    if not _found_extensions:
+        cmark.core_extensions_ensure_registered()
+        _found_extensions.extend(_cmark.lib.cmark_find_syntax_extension(name.encode())
+                                 for name in _MARKDOWN_EXTENSIONS)
+    return _found_extensions
+
+
+def excerpt_source(body: str, separator: str) -> str:
+    """Return the raw text of a post's excerpt (``Excerpt#extract_excerpt``).
+
+    The text before the first *separator* (all of it when there is none), and, when some
+    text follows, the Markdown reference-link definitions from it that the head uses.
+    """
+    head, found, tail = body.partition(separator)
+    if not found or not tail:
+        return head
+    definitions = [label + rest for label, rest in _LINK_DEFINITION.findall(tail)
+                   if label in head]
+    return head + "\n\n" + "\n".join(definitions) if definitions else head
+
+
+def summary_text(given_html: str, markdown: bool = False) -> str:
+    """Return what a reader sees of jekyll-feed's summary: ``strip_html |
+    normalize_whitespace`` in a ``type="html"`` element, so entities decoded.
+
+    kramdown writes the block elements of raw HTML in Markdown (``<p>a</p><p>b</p>``) on
+    lines of their own, so their texts are apart (``a b``); an HTML post is not converted
+    and its text runs on (``ab``). *markdown* says which.
+    """
+    if markdown and "><" in given_html:   # only blocks that touch run together
+        given_html = _BLOCK_TAG.sub(" ", given_html)
+    text = html.unescape(strip_html(given_html)) if "<" in given_html or "&" in given_html \
+        else given_html
+    return normalize_whitespace(clean_text(text))
+
+
+# kramdown/parser/html.rb HTML_BLOCK_ELEMENTS
+_BLOCK_TAG = re.compile(
+    r"</?(?:address|article|aside|applet|body|blockquote|caption|col|colgroup|dd|div|dl|dt|"
+    r"fieldset|figcaption|footer|form|h[1-6]|header|hgroup|hr|html|head|iframe|legend|menu|"
+    r"li|main|map|nav|ol|optgroup|p|pre|section|summary|table|tbody|td|th|thead|tfoot|tr|ul)\b[^<>]*>", re.I)
 
 
 def sanitize(html: str, base: str) -> str:
@@ -160,73 +248,6 @@ def sanitize(html: str, base: str) -> str:
 def render_content(body: str, markdown: bool, base: str) -> str:
     """Return the sanitised, absolute-URL HTML of a raw post body."""
     return sanitize(render_body(body, markdown), base)
-
-
-_BLOCKS = frozenset({
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p",
-    "pre", "section", "table", "td", "th", "tr", "ul",
-})
-
-
-class _TextCollector(HTMLParser):
-    """Collect the text of an HTML fragment, and of its first non-empty paragraph."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.paragraph: list[str] | None = None
-        self.first_paragraph = ""
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _BLOCKS:   # "<p>a</p><p>b</p>" reads "a b", not "ab"
-            self.handle_data(" ")
-        if tag == "p" and not self.first_paragraph:
-            self.paragraph = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCKS:
-            self.handle_data(" ")
-        if tag == "p" and self.paragraph is not None:
-            self.first_paragraph = collapse("".join(self.paragraph))
-            self.paragraph = None
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-        if self.paragraph is not None:
-            self.paragraph.append(data)
-
-
-def html_text(html: str, *, first_only: bool = False) -> tuple[str, str]:
-    """Return (first paragraph's text, whole text) of an HTML fragment, tags stripped.
-
-    With *first_only*, stop reading once the first paragraph is found (the whole text is
-    then only what was read).
-    """
-    collector = _TextCollector()
-    for piece in _pieces(html) if first_only else (html,):
-        collector.feed(piece)   # HTMLParser holds back an incomplete tag or reference
-        if first_only and collector.first_paragraph:
-            break
-    else:
-        collector.close()
-        if collector.paragraph is not None and not collector.first_paragraph:
-            collector.first_paragraph = collapse("".join(collector.paragraph))
-    return collector.first_paragraph, collapse("".join(collector.parts))
-
-
-def _pieces(html: str) -> Iterator[str]:
-    """Yield *html* in pieces that each end just after a ``</p>``, then the rest.
-
-    A summary needs only the first paragraph: parsing a whole 5 KB body for it took
-    12 % of a feed build.
-    """
-    start = 0
-    while start < len(html):
-        end = html.find("</p>", start)
-        stop = len(html) if end < 0 else end + len("</p>")
-        yield html[start:stop]
-        start = stop
 
 
 # Where a shortened summary may end: after a sentence, else after a clause.
@@ -262,14 +283,6 @@ def _last_boundary(window: str, marks: str, floor: int) -> int | None:
     return best + 1 if best >= floor else None
 
 
-def summarize(html: str, given: str, limit: int) -> str:
-    """Return the plain-text summary of a post.
-
-    *given* (front matter ``description`` or ``excerpt``) wins and is kept whole, tags
-    stripped; otherwise the first paragraph of *html* (or all its text when it has no
-    paragraph), shortened to *limit* characters.
-    """
-    if given.strip():
-        return clean_text(html_text(given)[1])
-    first, whole = html_text(html, first_only=True)
-    return clean_text(shorten(first or whole, limit))
+def teaser(summary: str, limit: int) -> str:
+    """Return *summary* shortened to *limit* characters for RSS and JSON Feed (0: whole)."""
+    return shorten(summary, limit) if limit else summary

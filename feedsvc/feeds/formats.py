@@ -18,7 +18,9 @@ import dataclasses
 import datetime as dt
 import html
 import json
+import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -35,6 +37,16 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # says 1970-01-01T00:00:00Z rather than the build time, which would change its bytes.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _MEDIA_TYPES = {fmt: CONTENT_TYPES[fmt].split(";")[0] for fmt in FORMATS}
+_PATH_SAFE = "/:@!$&'()*+,;=~-._"
+# An end tag of an HTML element in the text of an RSS <category> or <dc:creator> makes the
+# W3C feedvalidator warn "... should not contain HTML" (its `nonhtml` rule: ContainsHTML).
+_END_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# Summaries and bodies, most of a feed's bytes, are handed to feedgen as this placeholder
+# and written into the reparsed tree: feedgen serialises what it is given and the tree is
+# parsed again, two passes over every body that the final tree does not need.
+_LATER = "-"
+_CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -46,11 +58,15 @@ class Entry:
     link: str                      # absolute URL of the post
     published: dt.datetime
     updated: dt.datetime
-    summary: str                   # plain text
+    summary: str                   # plain text: jekyll-feed's whole summary (Atom)
+    teaser: str                    # the summary shortened to summary_length (RSS, JSON)
     content_html: str              # sanitised HTML; "" when the post is excerpt-only
     categories: tuple[str, ...]    # exactly as in front matter (they name feeds)
     tags: tuple[str, ...]
     author: str                    # the post's author, else the site's, else ""
+    author_email: str
+    author_uri: str
+    lang: str                      # the post's own language (entry xml:lang), or ""
     image: str                     # absolute URL, or ""
     path: str                      # the post's file, relative to the site root
 
@@ -89,10 +105,20 @@ class FeedMeta:
     tag_scheme: str
     hubs: tuple[str, ...] = ()         # WebSub hubs (current documents only)
     history: History = NO_HISTORY
+    # A document at one of jekyll-feed's paths names itself: its path (rel="self"), and
+    # jekyll-feed's <id> for it, the site URL + that path.
+    jekyll_path: str = ""
+    jekyll_id: str = ""
 
     def self_url(self, fmt: str) -> str:
         """Return the public URL of this feed in *fmt* (its current document)."""
+        if self.jekyll_path:
+            return self.service_url + quote(self.jekyll_path, safe=_PATH_SAFE)
         return self.service_url + feed_path(self.kind, self.name, fmt)
+
+    def feed_id(self) -> str:
+        """Return the feed's Atom <id>."""
+        return self.jekyll_id or self.self_url("atom")
 
     def document_url(self, fmt: str) -> str:
         """Return the URL of this very document in *fmt*: an archive page's own, else the feed's."""
@@ -139,7 +165,7 @@ def _generator(meta: FeedMeta, fmt: str) -> _Generator:
     """Return a generator with the feed-level metadata shared by RSS and Atom."""
     generator = _Generator()
     generator.title(meta.title)
-    generator.id(meta.self_url("atom"))
+    generator.id(meta.feed_id())
     generator.subtitle(meta.subtitle)   # also RSS <description>, which must not be empty
     generator.link(href=meta.document_url(fmt), rel="self", type=_MEDIA_TYPES[fmt])
     # Last: feedgen takes RSS <link> from the last link() call.
@@ -156,23 +182,36 @@ def render_rss(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> byt
     generator.load_extension("media", atom=False, rss=True)
     for entry in entries:
         item = generator.add_entry()
-        item.title(entry.title)
+        if entry.title:
+            item.title(entry.title)
         item.link(href=entry.link, rel="alternate")
         item.guid(entry.id, permalink=False)
-        if entry.summary:   # RSS <description> is HTML: the plain summary is escaped once more
-            item.description(html.escape(entry.summary, quote=False))
+        if entry.teaser:   # RSS <description> is HTML: the plain summary is escaped once more
+            item.description(html.escape(entry.teaser, quote=False))
         if entry.content_html:
-            item.content(entry.content_html)   # content:encoded
+            item.content(_LATER)   # content:encoded, written after the reparse
+        elif not entry.title and not entry.teaser:
+            item.description(html.escape(entry.link, quote=False))   # RSS: title or description
         for name, domain in _labels(entry):
-            item.category(term=clean_text(name), scheme=domain)   # scheme -> RSS domain
-        if entry.author:
-            item.dc.dc_creator(entry.author)
+            term = rss_text(clean_text(name))
+            if term:
+                item.category(term=term, scheme=domain)   # scheme -> RSS domain
+        if rss_text(entry.author):
+            item.dc.dc_creator(rss_text(entry.author))
         if entry.image:
             item.media.thumbnail(url=entry.image, group=None)
     root = _reparse(generator.rss_str())
     _date_rss(root, entries, zone)
     _link(root.find("channel"), meta, "rss")
     return _serialise(root)
+
+
+def rss_text(text: str) -> str:
+    """Return *text* for an RSS element the W3C feedvalidator wants free of HTML: markup
+    tags dropped (``<b>x</b>`` reads ``x``), white space collapsed."""
+    if "<" not in text:
+        return text
+    return " ".join(_END_TAG.sub("", text).split())
 
 
 def _labels(entry: Entry) -> list[tuple[str, str]]:
@@ -193,44 +232,70 @@ def _date_rss(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -
             channel.insert(position + offset, element)
     for item, entry in zip(items, entries, strict=True):
         etree.SubElement(item, "pubDate").text = format_rfc822(entry.published, zone)
+        if entry.content_html:   # feedgen puts content in <description> when it has none
+            target = item.find(_CONTENT_ENCODED)
+            (item.find("description") if target is None else target).text = entry.content_html
 
 
 # --- Atom 1.0 --------------------------------------------------------------------------------
 
-def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo) -> bytes:
-    """Return the Atom 1.0 document of a feed."""
+def render_atom(meta: FeedMeta, entries: Sequence[Entry], zone: dt.tzinfo,
+                updated: dt.datetime | None = None) -> bytes:
+    """Return the Atom 1.0 document of a feed (*updated*: the feed's, if not its entries')."""
+    updated = updated or feed_updated(entries) or EPOCH
     generator = _generator(meta, "atom")
     generator.load_extension("media", atom=True, rss=False)
     generator.author({"name": meta.author})
-    generator.updated(feed_updated(entries) or EPOCH)
+    generator.updated(updated)
     for entry in entries:
         item = generator.add_entry()
         item.id(entry.id)
-        item.title(entry.title)
+        item.title(entry.title or " ")   # feedgen requires one; an empty one is written below
         item.updated(entry.updated)
         item.published(entry.published)
         item.link(href=entry.link, rel="alternate", type="text/html")
         if entry.author:
-            item.author({"name": entry.author})
+            author = {"name": entry.author}
+            if entry.author_email:
+                author["email"] = entry.author_email
+            if entry.author_uri:
+                author["uri"] = entry.author_uri
+            item.author(author)
         if entry.summary:
-            item.summary(entry.summary)
+            item.summary(_LATER)   # the texts are written after the reparse
         if entry.content_html:
-            item.content(entry.content_html, type="html")
+            item.content(_LATER, type="html")
         for name, kind in _labels(entry):
             scheme = meta.category_scheme if kind == "category" else meta.tag_scheme
             item.category(term=clean_text(name), scheme=scheme)
         if entry.image:
             item.media.thumbnail(url=entry.image, group=None)
     root = _reparse(generator.atom_str())
-    _fix_atom(root, entries, zone)
+    _fix_atom(root, entries, zone, updated)
     _link(root, meta, "atom")
     return _serialise(root)
 
 
-def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -> None:
+def reheaded_atom(document: bytes, meta: FeedMeta, updated: dt.datetime | None,
+                  zone: dt.tzinfo) -> bytes:
+    """Return the Atom *document* with the feed-level elements of *meta* instead of its own.
+
+    The documents at jekyll-feed's paths carry the entries of feedsvc's own Atom feeds:
+    splicing those entries under a new head costs a fraction of rendering them again.
+    """
+    head = render_atom(meta, (), zone, updated=updated)
+    start = document.find(b"<entry>")
+    if start < 0:
+        return head
+    start = document.rfind(b"\n", 0, start) + 1
+    return head[:head.rindex(b"</feed>")] + document[start:]
+
+
+def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo,
+              updated: dt.datetime) -> None:
     """Restore entry link attributes (feedgen #135) and write every date in the site zone."""
     atom = f"{{{ATOM_NS}}}"
-    root.find(atom + "updated").text = format_rfc3339(feed_updated(entries) or EPOCH, zone)
+    root.find(atom + "updated").text = format_rfc3339(updated, zone)
     elements = root.findall(atom + "entry")
     for element, entry in zip(elements, entries, strict=True):
         link = element.find(atom + "link")
@@ -238,6 +303,14 @@ def _fix_atom(root: etree._Element, entries: Sequence[Entry], zone: dt.tzinfo) -
         link.set("type", "text/html")
         element.find(atom + "updated").text = format_rfc3339(entry.updated, zone)
         element.find(atom + "published").text = format_rfc3339(entry.published, zone)
+        if entry.summary:
+            element.find(atom + "summary").text = entry.summary
+        if entry.content_html:
+            element.find(atom + "content").text = entry.content_html
+        if not entry.title:   # jekyll-feed writes an empty title for `title: ""`
+            element.find(atom + "title").text = ""
+        if entry.lang:
+            element.set(XML_LANG, entry.lang)
 
 
 def _link(head: etree._Element, meta: FeedMeta, fmt: str) -> None:
@@ -309,13 +382,16 @@ def _json_item(entry: Entry, zone: dt.tzinfo) -> dict[str, object]:
         item["content_html"] = entry.content_html
     else:   # JSON Feed 1.1: an item has content_html or content_text
         item["content_text"] = entry.summary
-    item["summary"] = entry.summary
+    item["summary"] = entry.teaser
     if entry.image:
         item["image"] = entry.image
     item["date_published"] = format_rfc3339(entry.published, zone)
     item["date_modified"] = format_rfc3339(entry.updated, zone)
     if entry.author:
-        item["authors"] = [{"name": entry.author}]
+        item["authors"] = [{"name": entry.author, **({"url": entry.author_uri}
+                                                     if entry.author_uri else {})}]
+    if entry.lang:
+        item["language"] = entry.lang
     categories = [clean_text(name) for name in entry.categories]
     tags = [clean_text(name) for name in entry.tags]
     item["tags"] = list(dict.fromkeys(categories + tags))

@@ -39,21 +39,34 @@ def tag_uri(post: Post, authority: str) -> str:
     return f"tag:{authority},{post.file_date.isoformat()}:{specific}"
 
 
+# What Addressable::URI#normalize leaves in a path (pchar and "/"), with an existing
+# percent-escape, and the "#" that starts a fragment: jekyll-feed's ids keep a slug's "#".
+_ID_SAFE = "/:@!$&'()*+,;=~-._%#?"
+
+
 def jekyll_feed_id(post: Post, site_url: str) -> str:
-    """Return jekyll-feed's id for a post: its absolute URL without ``.html`` (or a final /)."""
-    url = site_url + post.url
-    if url.endswith("/") and post.url != "/":
-        return url[:-1]
-    return url.removesuffix(".html")
+    """Return jekyll-feed's id for a post: ``post.id | absolute_url``.
+
+    ``Document#id`` (jekyll/document.rb) is ``File.join(File.dirname(url), data["slug"])``:
+    the URL's folder and the post's raw slug, which is not the URL's last segment when the
+    slug slugifies differently (``hash-#1``) or the permalink does not end in it.
+    """
+    url = post.url.rstrip("/") if post.url != "/" else post.url
+    folder = url.rpartition("/")[0] or "/"
+    path = folder.rstrip("/") + "/" + post.slug
+    if not _URI_PLAIN.fullmatch(path):
+        path = quote(path, safe=_ID_SAFE)
+    return site_url + path
 
 
 def requested_id(post: Post, id_style: str, site_url: str, authority: str) -> str:
-    """Return the id a post asks for: front matter ``id``, else one made by *id_style*."""
+    """Return the id a post asks for: jekyll-feed's (which no front matter changes) with
+    *id_style* ``jekyll-feed``; else front matter ``id``, else a tag URI."""
+    if id_style == "jekyll-feed":
+        return jekyll_feed_id(post, site_url)
     declared = collapse(clean_text(post.id))
     if declared:
         return declared
-    if id_style == "jekyll-feed":
-        return jekyll_feed_id(post, site_url)
     return tag_uri(post, authority)
 
 

@@ -26,7 +26,7 @@ from .model import ParseOptions, Post
 from .posts import share_names
 
 log = logging.getLogger(__name__)
-FORMAT = 3  # bump when the meaning or encoding of a cached record changes
+FORMAT = 4  # bump when the meaning or encoding of a cached record changes
 
 
 def cache_key(options: ParseOptions) -> str:
@@ -98,7 +98,7 @@ class RecordCodec:
         if date is None or updated is None:
             return b"P" + pickle.dumps((post, error), protocol=5)
         fields = tuple(getattr(post, name) for name in _PACKED_FIELDS)
-        fields = (*fields[:2], post.file_date.toordinal(), *fields[3:])
+        fields = (*fields[:_FILE_DATE], post.file_date.toordinal(), *fields[_FILE_DATE + 1:])
         return b"M" + marshal.dumps(((date, updated, fields), packed_error))
 
     def decode(self, record: bytes) -> tuple[Post | None, ContentError | None]:
@@ -111,13 +111,13 @@ class RecordCodec:
         if packed is None:
             return None, error
         packed_date, packed_updated, fields = packed
-        (path, slug, ordinal, title, url, categories, tags, author, summary, image, id_,
-         excerpt_only, markdown, digest) = fields
         date = self._unpack_date(packed_date)
         updated = date if packed_updated == packed_date else self._unpack_date(packed_updated)
-        return Post(path, slug, _day(ordinal), title, date, updated, url,
-                    share_names(categories), share_names(tags), author, summary, image, id_,
-                    excerpt_only, markdown, digest), error
+        values = dict(zip(_PACKED_FIELDS, fields))
+        values["file_date"] = _day(values["file_date"])
+        values["categories"] = share_names(values["categories"])
+        values["tags"] = share_names(values["tags"])
+        return Post(date=date, updated=updated, **values), error
 
     def _pack_date(self, value: dt.datetime) -> tuple | None:
         zone = value.tzinfo
@@ -141,11 +141,10 @@ class RecordCodec:
         return dt.datetime(*parts, tzinfo=zone, fold=fold)
 
 
-_PACKED_FIELDS = ("path", "slug", "file_date", "title", "url", "categories", "tags", "author",
-                  "summary", "image", "id", "excerpt_only", "markdown", "digest")
-# The order decode() passes them to Post(), checked against the record at import.
-assert [f.name for f in dataclasses.fields(Post) if f.init] == [
-    *_PACKED_FIELDS[:4], "date", "updated", *_PACKED_FIELDS[4:]]
+# Every field of the record but the two datetimes, packed in this order.
+_PACKED_FIELDS = tuple(f.name for f in dataclasses.fields(Post)
+                       if f.init and f.name not in ("date", "updated"))
+_FILE_DATE = _PACKED_FIELDS.index("file_date")
 
 # One shared date object per day, as a parse shares them (memory, at 100k posts).
 _day = functools.lru_cache(maxsize=4096)(dt.date.fromordinal)

@@ -17,12 +17,21 @@ try:  # libyaml's loader is about 9x faster than the pure-Python one
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-# Jekyll's YAML_FRONT_MATTER_REGEXP: "---" line, YAML, then a "---" or "..." line.
-FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)??(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+# Jekyll's Document::YAML_FRONT_MATTER_REGEXP (jekyll/document.rb):
+#   %r!\A(---\s*\n.*?\n?)^((---|\.\.\.)\s*$\n?)!m
+# a "---" line, YAML, then a "---" or "..." line; a CR before each line end is allowed.
+FRONT_MATTER = re.compile(r"\A---[ \t\r]*\n(.*?\n)??(?:---|\.\.\.)[ \t\r]*(?:\n|\Z)", re.S)
+# The closing line's `\s*$\n?` also takes every blank line after it: the content (and so
+# the excerpt) starts at the first line with text.
+_BLANK_LINES = re.compile(r"[ \t\r\n\f\v]*\n")
 
 
 def read_text(data: bytes, rel: str) -> str:
-    """Decode a post's bytes: UTF-8 (BOM or not), else GB18030; CRLF becomes LF."""
+    """Decode a post's bytes: UTF-8 (BOM or not), else GB18030; a lone CR becomes LF.
+
+    CRLF is kept, as Jekyll keeps it: the default excerpt separator ``"\n\n"`` is not in
+    a CRLF file, whose excerpt is then the whole post (``Excerpt#extract_excerpt``).
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -32,8 +41,8 @@ def read_text(data: bytes, rel: str) -> str:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
             raise ContentError(rel, "not text: neither UTF-8 nor GB18030") from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text and "\r\n" not in text:   # old Mac line ends: no line would end
+        text = text.replace("\r", "\n")
     return text
 
 
@@ -48,7 +57,7 @@ def split_front_matter(text: str, rel: str) -> tuple[dict, str] | None:
     """Return (front matter, body), or ``None`` if the text has no front matter."""
     match = FRONT_MATTER.match(text)
     if match is None:
-        if re.match(r"---[ \t]*\n", text):
+        if re.match(r"---[ \t\r]*\n", text):
             # Starts like front matter but never closes: a half-written file, not prose.
             raise ContentError(rel, "front matter has no closing '---' line")
         return None
@@ -67,7 +76,15 @@ def split_front_matter(text: str, rel: str) -> tuple[dict, str] | None:
         data = {}
     if not isinstance(data, dict):
         raise ContentError(rel, "front matter is not a mapping of keys to values")
-    return data, text[match.end():]
+    body = text[match.end():]
+    if body[:1] in _WHITE:
+        blank = _BLANK_LINES.match(body)
+        if blank is not None:
+            body = body[blank.end():]
+    return data, body
+
+
+_WHITE = frozenset(" \t\r\n\f\v")
 
 
 # --- a fast path for the front matter most posts have -------------------------------------

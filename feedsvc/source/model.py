@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..dates import load_zone
 from ..errors import ContentError
+from ..jekyll_config import JekyllConfig
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -32,12 +33,36 @@ class ParseOptions:
     timezone: str          # IANA name of the site's zone
     permalink: str         # the site's permalink style or pattern
     max_post_bytes: int
+    # From the site's _config.yml and _data/ (feedsvc.jekyll_config.JekyllConfig):
+    markdown_ext: tuple[str, ...] = ("markdown", "mkdown", "mkdn", "mkd", "md")
+    excerpt_separator: str = "\n\n"
+    defaults_json: str = "[]"
+    authors_json: str = "{}"
+    author: str = ""              # the site's author: name, e-mail, uri
+    author_email: str = ""
+    author_uri: str = ""
+    exclude: tuple[str, ...] = ()   # the site's exclude: (folders)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ParseOptions:
         """Return the parse options of *settings*."""
+        site = settings.jekyll
+        same_author = settings.author == site.author_name   # not overridden by feedsvc's
         return cls(root=str(settings.site_root), timezone=settings.timezone,
-                   permalink=settings.permalink, max_post_bytes=settings.max_post_bytes)
+                   permalink=settings.permalink, max_post_bytes=settings.max_post_bytes,
+                   markdown_ext=site.markdown_ext, excerpt_separator=site.excerpt_separator,
+                   defaults_json=site.defaults_json, authors_json=site.authors_json,
+                   author=settings.author,
+                   author_email=site.author_email if same_author else "",
+                   author_uri=site.author_uri if same_author else "",
+                   exclude=site.exclude)
+
+    @functools.cached_property
+    def site(self) -> JekyllConfig:
+        """Return the site's Jekyll-only keys these options carry."""
+        return JekyllConfig(markdown_ext=self.markdown_ext,
+                          excerpt_separator=self.excerpt_separator,
+                          defaults_json=self.defaults_json, authors_json=self.authors_json)
 
     @functools.cached_property
     def zone(self) -> dt.tzinfo:
@@ -50,20 +75,24 @@ class Post:
     """One post, as read from one file. Every datetime is aware."""
 
     path: str                    # POSIX path relative to the site root
-    slug: str                    # from the file name
+    slug: str                    # Jekyll's data["slug"]: front matter, else the file name's
     file_date: dt.date           # the date in the file name (YYYY-MM-DD-slug.EXT)
-    title: str
+    title: str                   # as Jekyll holds it: may be "" (an explicit empty title)
     date: dt.datetime
     updated: dt.datetime         # last_modified_at, else date
     url: str                     # percent-encoded path under the site, starting with /
     categories: tuple[str, ...]
     tags: tuple[str, ...]
-    author: str                  # "" when the post names none
-    summary: str                 # front matter description or excerpt, else ""
+    author: str                  # jekyll-feed's author name; "" when none at all
+    author_email: str
+    author_uri: str
+    summary: str | None          # description or front-matter excerpt; None: the body's
+    excerpt_separator: str       # where the body's excerpt ends; "": no excerpt
     image: str                   # front matter image, else ""
     id: str                      # front matter id, else ""
+    lang: str                    # front matter lang (the entry's xml:lang), else ""
     excerpt_only: bool | None    # per-post override of the site setting
-    markdown: bool               # body is Markdown (else HTML taken as it is)
+    markdown: bool               # body is Markdown (else taken as it is: HTML or text)
     digest: str                  # hash of the file's bytes
     # The date as Unix seconds: comparing aware datetimes costs an utcoffset() call each,
     # which made sorting 100k posts take 0.5 s.

@@ -1,13 +1,16 @@
 """Find the candidate post files of a site by Jekyll's rules, with their signatures.
 
-Jekyll reads posts from ``_posts/`` at the site root and from ``<dir>/_posts/`` below it
-(``Jekyll::Reader#read_directories``, ``PostReader#read_posts``), ignoring folders and files
-whose names start with ``.``, ``_`` or ``#`` or end in ``~`` (``EntryFilter#special?``,
-``#backup?``), and the usual exclusions (``node_modules``, ``vendor``, ``_site``).
+Jekyll reads posts from ``_posts/`` at the site root and from ``<dir>/_posts/`` in every
+folder its walk enters (``Jekyll::Reader#read_directories``, ``PostReader#read_posts``). The
+walk skips names starting with ``.``, ``_``, ``#`` or ``~``, backups ending in ``~``
+(``EntryFilter#special?``, ``#backup?``) and the default ``exclude`` list
+(``Configuration::DEFAULTS``: ``node_modules``, ``vendor/bundle/``... but not ``vendor``).
+Inside ``_posts`` the rules differ (``Reader#get_entries``): see :func:`is_post_path`.
 """
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
 import re
 from collections.abc import Iterator
@@ -15,9 +18,15 @@ from pathlib import Path
 
 from ..errors import ContentError
 
-# Jekyll's Document::DATE_FILENAME_MATCHER, for the extensions feedsvc renders.
-POST_NAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.+)\.(md|markdown|html)$")
-SKIPPED_DIRS = frozenset({"node_modules", "vendor", "_site", "_drafts"})
+# jekyll/document.rb DATE_FILENAME_MATCHER, on the file name:
+#   %r!^(?>.+/)*?(\d{2,4}-\d{1,2}-\d{1,2})-([^/]*)(\.[^.]+)$!
+# any extension, a 2- to 4-digit year, an empty slug allowed. Ruby's \d is ASCII only.
+POST_NAME = re.compile(r"^([0-9]{2,4})-([0-9]{1,2})-([0-9]{1,2})-([^/]*)(\.[^./]+)$")
+# Jekyll's default `exclude` (jekyll/configuration.rb), relative to the site root and matched
+# as prefixes (EntryFilter#glob_include? uses start_with?); _site and _drafts start with "_".
+EXCLUDED = ("node_modules", "vendor/bundle/", "vendor/cache/", "vendor/gems/", "vendor/ruby/",
+            "gemfiles", "Gemfile", ".sass-cache", ".jekyll-cache")
+_SPECIAL = (".", "_", "#", "~")   # EntryFilter::SPECIAL_LEADING_CHAR_REGEX
 
 
 @dataclasses.dataclass
@@ -25,9 +34,13 @@ class Walk:
     """What a full scan saw besides the files: the folders it listed, and symlinks."""
 
     real_root: str
+    # The site's own `exclude:` (Configuration#add_default_excludes adds Jekyll's defaults).
+    exclude: tuple[str, ...] = ()
     folders: set[str] = dataclasses.field(default_factory=set)   # real paths
     symlinks: bool = False
     posts_folders: int = 0   # _posts folders found, listable or not
+    # Files (and folders) under _posts that Jekyll does not read, and why; for `feedsvc check`.
+    not_posts: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 def find_post_files(root: Path, walk: Walk | None = None
@@ -74,7 +87,8 @@ def _walk_site(path: str, rel: str, walk: Walk
             elif entry.is_symlink():
                 os.stat(entry.path)   # a loop or a dangling link: raise its OSError
             continue
-        if name.startswith((".", "_", "#")) or name in SKIPPED_DIRS:
+        if (name.startswith(_SPECIAL) or name.endswith("~") or _excluded(child_rel + "/")
+                or (walk.exclude and _excluded_by(child_rel, walk.exclude))):
             continue
         try:
             is_dir = entry.is_dir()
@@ -85,13 +99,35 @@ def _walk_site(path: str, rel: str, walk: Walk
             yield from _walk_site(entry.path, child_rel + "/", walk)
 
 
-def is_post_name(name: str) -> bool:
-    """Return whether a file name inside a _posts folder names a post (Jekyll's rules)."""
-    return (not name.startswith((".", "_", "#")) and not name.endswith("~")
-            and POST_NAME.match(name) is not None)
+def _excluded(rel: str) -> bool:
+    return rel.startswith(EXCLUDED)
 
 
-def _walk_posts(path: str, rel: str, walk: Walk
+def _excluded_by(rel: str, patterns: tuple[str, ...]) -> bool:
+    """Return whether *rel* (a folder under the site root) is in the site's ``exclude:``:
+    ``EntryFilter#glob_include?`` matches a pattern with File.fnmatch, or as a prefix."""
+    return any(rel.startswith(pattern.rstrip("/")) or fnmatch.fnmatchcase(rel, pattern)
+               for pattern in patterns)
+
+
+def is_post_path(inner: str) -> bool:
+    """Return whether *inner*, a path inside a ``_posts`` folder, names a post file.
+
+    ``Reader#get_entries`` lists ``Dir["**/*"]`` there (so no name starting with ``.`` at
+    any depth), then ``EntryFilter#filter`` rejects a path ending in ``.`` or ``~``, and one
+    whose *first component or base name* starts with ``.``, ``_``, ``#`` or ``~``
+    (``special?`` tests the relative path and ``File.basename``): ``sub/_x/2022-01-01-a.md``
+    is a post. ``PostReader#read_content`` keeps it if DATE_FILENAME_MATCHER matches.
+    """
+    name = inner.rpartition("/")[2]
+    if inner.startswith(_SPECIAL) or name.startswith(_SPECIAL) or inner.endswith(("~", ".")):
+        return False
+    if "/." in inner:
+        return False
+    return POST_NAME.match(name) is not None
+
+
+def _walk_posts(path: str, rel: str, walk: Walk, depth: int = 0
                 ) -> Iterator[tuple[str, tuple[int, int, int] | ContentError]]:
     real = os.path.realpath(path)
     if real in walk.folders:
@@ -106,7 +142,10 @@ def _walk_posts(path: str, rel: str, walk: Walk
     for entry in entries:
         name = entry.name
         child_rel = f"{rel}{name}"
-        if name.startswith((".", "_", "#")) or name.endswith("~"):
+        # Folders: Dir["**/*"] never enters a dot folder; a special name counts only as the
+        # first component below _posts (EntryFilter#special? on the relative path).
+        if name.startswith(".") or (name.startswith(_SPECIAL) and depth == 0):
+            walk.not_posts.append((child_rel, f"starts with {name[0]!r}: Jekyll skips it"))
             continue
         if entry.is_symlink():
             walk.symlinks = True
@@ -116,9 +155,15 @@ def _walk_posts(path: str, rel: str, walk: Walk
                 continue
         try:
             if entry.is_dir():
-                yield from _walk_posts(entry.path, child_rel + "/", walk)
+                yield from _walk_posts(entry.path, child_rel + "/", walk, depth + 1)
+                continue
+            if name.startswith(_SPECIAL) or name.endswith(("~", ".")):
+                walk.not_posts.append((child_rel, "starts with '_', '#' or '~', or ends in '~' "
+                                                  "or '.': Jekyll skips it"))
                 continue
             if not POST_NAME.match(name):
+                walk.not_posts.append((child_rel, "no date in the name: Jekyll reads only "
+                                                  "YYYY-MM-DD-slug.EXT files as posts"))
                 continue
             st = entry.stat()
         except OSError as exc:

@@ -30,7 +30,7 @@ from .index import build_index, patch_index, patch_posts
 from .inotify import FULL_SCAN_EVERY, ChangeWatcher
 from .model import ParseOptions, Post, Signature, Snapshot
 from .posts import load_post, share_names
-from .scan import Walk, find_post_files, is_post_name
+from .scan import Walk, find_post_files, is_post_path
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,10 @@ class Store:
         """Update the known signatures from the paths the watch reported; False if unsure."""
         found = dict(self._found or {})
         for rel in changed:
-            folder, _, name = rel.rpartition("/")
-            if "_posts" not in folder.split("/") or not is_post_name(name):
+            parts = rel.split("/")
+            if "_posts" not in parts[:-1]:
+                continue
+            if not is_post_path("/".join(parts[parts.index("_posts") + 1:])):
                 continue
             try:
                 st = os.lstat(os.path.join(self.root, rel))
@@ -195,7 +197,7 @@ class Store:
         if watcher is not None and watcher.usable():
             watcher.changes()              # this scan sees everything up to now
             self._watch_trusted = True     # the watch predates the scan: nothing slips by
-        walk = Walk(os.path.realpath(self.root))
+        walk = Walk(os.path.realpath(self.root), self.options.exclude)
         found = dict(find_post_files(self.root, walk))
         if not walk.posts_folders and any(s.post for s in self._files.values()):
             # An unmounted volume, or a deploy swapping the folder, for a moment: not an
@@ -251,9 +253,11 @@ class Store:
         if rel not in parsed and old is not None:
             return old
         post = parsed[rel]
-        if post is None and old is not None and old.post is not None and signature[1] < 4:
+        if (not isinstance(post, ContentError) and old is not None and old.post is not None
+                and signature[1] < 4):
             # Too short to hold front matter: an in-place save caught between truncating
-            # the file and writing it, not a post turned into prose.
+            # the file and writing it, not a post turned into prose (which Jekyll would
+            # publish, front matter or not).
             post = ContentError(rel, f"file cut short ({signature[1]} bytes); "
                                      "keeping its last good version")
         if isinstance(post, ContentError):
@@ -324,6 +328,11 @@ class Store:
             next_due=next_due,
             pending=pending,
         )
+
+    def posts(self) -> list[Post]:
+        """Return every post the last reload read, published or scheduled, by path."""
+        return sorted((state.post for state in self._files.values() if state.post is not None),
+                      key=lambda post: post.path)
 
     def state(self) -> dict[str, object]:
         """Return what the last reload read: how many post files, and the newest change."""
