@@ -170,7 +170,7 @@ class FeedBuilder:
         if kind == "category":   # jekyll-feed: title | append: " | " | append: capitalize
             title = f"{title} | {name.capitalize()}"
         title = collapse(clean_text(feed_title(title))) or self._site_title
-        meta = self._meta(kind, name)
+        meta = dataclasses.replace(self.meta(kind, name), hubs=self.options.websub_hubs)
         return dataclasses.replace(meta, title=title, home=options.site_url + "/",
                                    subtitle=collapse(clean_text(options.description)),
                                    jekyll_path=path,

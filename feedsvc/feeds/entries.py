@@ -108,14 +108,25 @@ def jekyll_feeds(snapshot: Snapshot, options: FeedOptions) -> Iterator[tuple[str
     outside ``[a-zA-Z0-9_]`` (``#generate_tag_feed``).
     """
     yield options.jekyll_path, "all", ""
+    given = set()
     for category in dict.fromkeys(options.jekyll_categories):
+        given.add(("category", category))
         yield f"/feed/{category}.xml", "category", category
     if options.jekyll_tags and snapshot.tags:
         pool = options.jekyll_tags_only if options.jekyll_tags_only is not None else \
             tuple(snapshot.tags)
         for tag in dict.fromkeys(pool):
             if tag not in options.jekyll_tags_except and _TAG_FEED_NAME.match(tag):
+                given.add(("tag", tag))
                 yield f"{options.jekyll_tags_path}{tag}.xml", "tag", tag
+    # Beyond jekyll-feed, on purpose (docs/jekyll.md): every other category and tag keeps
+    # the /feed/<category>.xml and /feed/by_tag/<tag>.xml feedsvc always served, so no
+    # subscriber of either URL loses it when a site adds or trims its feed: block.
+    for kind, index, prefix in (("category", snapshot.categories, "/feed/"),
+                                ("tag", snapshot.tags, "/feed/by_tag/")):
+        for name in index:
+            if (kind, name) not in given and _valid_name(kind, name):
+                yield f"{prefix}{name}.xml", kind, name
 
 
 def make_entry(post: Post, body: str, entry_id: str, options: FeedOptions) -> Entry:
