@@ -2,10 +2,12 @@
 
 Owns: the records (``Post``, ``Snapshot``, ``ParseOptions``), finding post files (``scan``),
 learning which changed (``inotify``), front matter, building a post (``posts``), permalinks,
-the category and tag indexes, the parse cache and the store that ties them together.
+Liquid in bodies (``liquid``), the category and tag indexes, the parse cache and the store
+that ties them together.
 
-May import: the standard library, PyYAML, inotify_simple, and the shared nouns of
-``feedsvc`` (``config``, ``dates``, ``errors``). Never ``feedsvc.feeds``, ``feedsvc.pages``,
+May import: the standard library, PyYAML, inotify_simple, python-liquid, cmarkgfm and
+python-dateutil (Liquid in bodies, ``liquid/``), and the shared nouns of ``feedsvc``
+(``config``, ``dates``, ``errors``). Never ``feedsvc.feeds``, ``feedsvc.pages``,
 ``feedsvc.site`` or ``feedsvc.web``, and never Flask or Werkzeug.
 """
 from __future__ import annotations
