@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from ..dates import parse_date
 from ..errors import ContentError
 from .frontmatter import read_text, scalar_text, split_front_matter
+from .liquid import check_liquid, wants_liquid
 from .model import ParseOptions, Post
 from .permalinks import post_url
 from .scan import POST_NAME
@@ -48,7 +49,8 @@ def load_post(rel: str, options: ParseOptions) -> tuple[Post | None, str | None]
         raise ContentError(rel, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > options.max_post_bytes:
         raise ContentError(rel, f"larger than max_post_bytes ({options.max_post_bytes} bytes)")
-    parts = split_front_matter(read_text(data, rel), rel)
+    text = read_text(data, rel)
+    parts = split_front_matter(text, rel)
     if parts is None:
         return None, None  # Jekyll: a file without front matter is not a post
     front, body = parts
@@ -58,6 +60,8 @@ def load_post(rel: str, options: ParseOptions) -> tuple[Post | None, str | None]
         post = make_post(rel, front, options, hashlib.blake2b(data, digest_size=12).hexdigest())
     except ValueError as exc:
         raise ContentError(rel, str(exc)) from None
+    if wants_liquid(front, body):   # Jekyll renders it: a template that does not parse is broken
+        check_liquid(rel, body, text.count("\n", 0, len(text) - len(body)) + 1, options.root)
     return post, body
 
 
@@ -162,3 +166,21 @@ def _image(value: object) -> str:
 def titleize(slug: str) -> str:
     """Return Jekyll's title for a slug: words split on '-', each capitalized."""
     return " ".join(word.capitalize() for word in slug.split("-") if word)
+
+
+def read_source(rel: str, options: ParseOptions) -> tuple[dict, str, int, str] | None:
+    """Return (front matter, body, the file line the body starts on, digest) of a post file,
+    or None when it holds no post now; what Liquid needs besides the Post record."""
+    try:
+        data = _read_limited(os.path.join(options.root, rel), options.max_post_bytes + 1)
+        if len(data) > options.max_post_bytes:
+            return None
+        text = read_text(data, rel)
+        parts = split_front_matter(text, rel)
+    except (OSError, ContentError):
+        return None
+    if parts is None:
+        return None
+    front, body = parts
+    digest = hashlib.blake2b(data, digest_size=12).hexdigest()
+    return front, body, text.count("\n", 0, len(text) - len(body)) + 1, digest
