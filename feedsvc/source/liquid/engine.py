@@ -9,6 +9,7 @@ Liquid 5.4's messages) and the parse then runs lax, recording the rest as warnin
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from typing import Any
 
@@ -177,12 +178,15 @@ def _tokens(env: JekyllEnvironment, source: str, first_line: int) -> list[Token]
         return list(env.tokenizer()(source))
     except LiquidSyntaxError as exc:   # an unterminated {{ or {%
         token = exc.token
-        text = token.value if token is not None else ""
-        what = "Variable" if text.startswith("{{") else "Tag"
-        end = "/\\}\\}/" if what == "Variable" else "/\\%\\}/"
+        start = max(token.start_index, 0) if token is not None else 0
+        rest = source[start:]
+        # Liquid 5.4's tokenizer: "{{" up to the first "}" (or "}}"), else "{{" alone.
+        found = re.match(r"\{\{.*?\}\}?" if rest.startswith("{{") else r"\{%.*?%\}", rest, re.S)
+        text = found.group() if found else rest[:2]
+        what, end = ("Variable", "/\\}\\}/") if rest.startswith("{{") else ("Tag", "/\\%\\}/")
         line = line_of(token, source, first_line) if token is not None else None
-        raise LiquidSyntax(f"Liquid syntax error: {what} '{text[:60]}' was not properly "
-                           f"terminated with regexp: {end}", line) from None
+        raise LiquidSyntax(f"Liquid syntax error: {what} '{text}' was not properly terminated "
+                           f"with regexp: {end}", line) from None
 
 
 def check_structure(env: JekyllEnvironment, source: str, first_line: int) -> list[Token]:
