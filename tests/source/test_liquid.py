@@ -503,3 +503,24 @@ def test_tags_of_listed_plugin_gems_are_known(site_dir, write_post):
     post, = store.reload().posts
     assert store.body_of(post) == "X1\n"
     assert [n.kind for n in store.liquid.report()] == ["plugin"]
+
+
+def test_an_include_that_does_not_parse_breaks_the_posts_using_it(site_dir, write_post):
+    # Jekyll 4.3.1: the build stops ("Liquid syntax error (line 1): 'if' tag was never closed",
+    # in the included file).
+    write_files(site_dir, {"_includes/bad.html": "{% if x %}"})
+    write_post("uses", body="ok {% include bad.html %}\n")
+    snapshot = open_store(site_dir).reload()
+    assert snapshot.errors == (ContentError(
+        "_posts/2022-05-11-uses.md",
+        "Liquid: in included file bad.html: Liquid syntax error: 'if' tag was never closed", 5),)
+
+
+def test_render_fails_as_in_jekyll_which_gives_liquid_no_file_system(site_dir, write_post):
+    # Jekyll 4.3.1: "Liquid error (line 1): This liquid context does not allow includes."
+    write_files(site_dir, {"_includes/x.html": "X"})
+    write_post("render", body="{% render 'x.html' %}\n")
+    store = open_store(site_dir)
+    assert store.body_of(store.reload().posts[0]) == ""
+    assert [e.reason for e in store.liquid.failures.values()] == [
+        "Liquid error: This liquid context does not allow includes."]

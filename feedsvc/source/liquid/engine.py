@@ -9,14 +9,15 @@ Liquid 5.4's messages) and the parse then runs lax, recording the rest as warnin
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 from typing import Any
 
 from liquid import Environment, Mode
-from liquid.builtin import DictLoader
 from liquid.context import RenderContext
 from liquid.exceptions import LiquidError, LiquidSyntaxError
+from liquid.loader import BaseLoader
 from liquid.template import BoundTemplate
 from liquid.token import TOKEN_OUTPUT, TOKEN_TAG, Token
 from liquid.undefined import StrictUndefined, Undefined
@@ -26,8 +27,8 @@ from .collections import ARRAY_FILTERS
 from .filters import DATE_FILTERS, STRING_FILTERS, URL_FILTERS
 from .options import SiteFacts, site_facts
 from .smartypants import smartify
-from .tags import (JEKYLL_TAGS, Fatal, IncludeCachedTag, include_name_error, plugin_is_block,
-                   plugin_tag)
+from .tags import (JEKYLL_TAGS, Fatal, IncludeCachedTag, RenderFailure, include_name_error,
+                   plugin_is_block, plugin_tag)
 
 # Liquid 5.4's standard filters (liquid/standardfilters.rb); python-liquid's others go, so a
 # template using one renders as Jekyll renders an unknown filter: the input, unchanged.
@@ -52,6 +53,9 @@ class _ParseState(threading.local):
     warnings: list[LiquidError] | None = None
     position: Token | None = None     # the tag or output statement being parsed
 
+    def __init__(self) -> None:
+        self.including: set[str] = set()   # include files being checked, innermost last
+
 
 _state = _ParseState()
 
@@ -66,6 +70,13 @@ class JekyllTemplate(BoundTemplate):
     context_class = JekyllContext
 
 
+class _NoFileSystem(BaseLoader):
+    """Liquid's file system in Jekyll: none, so ``{% render %}`` fails (include is Jekyll's)."""
+
+    def get_source(self, env: Any, template_name: str, **kwargs: Any) -> Any:
+        raise RenderFailure("This liquid context does not allow includes.", token=None)
+
+
 class JekyllEnvironment(Environment):
     """python-liquid with Jekyll's tags and filters and Jekyll's error rules."""
 
@@ -75,7 +86,7 @@ class JekyllEnvironment(Environment):
                  strict_variables: bool) -> None:
         super().__init__(tolerance=Mode.LAX, strict_filters=strict_filters,
                          undefined=StrictUndefined if strict_variables else Undefined,
-                         loader=DictLoader({}))
+                         loader=_NoFileSystem())
         for name in _NOT_TAGS - {"content", "output", "illegal"}:
             self.tags.pop(name, None)
         for name in [n for n in self.filters if n not in RUBY_FILTERS]:
@@ -104,8 +115,8 @@ class JekyllEnvironment(Environment):
         if not isinstance(exc, LiquidError):
             exc = exc(msg, token=token)
         facts, warnings = _state.facts, _state.warnings
-        if (exc.token is None or exc.token.start_index < 0) and warnings is not None:
-            exc.token = token or _state.position   # the statement, which has a place in the text
+        if exc.token is None or exc.token.start_index < 0:   # the statement has a place
+            exc.token = token or (_state.position if warnings is not None else exc.token)
         if isinstance(exc, Fatal) or warnings is None or (facts and facts.error_mode == "strict"):
             raise exc
         if facts is None or facts.error_mode == "warn":
@@ -120,9 +131,43 @@ class JekyllEnvironment(Environment):
         facts = _state.facts
         if facts is None or tag == "include_relative":
             return
-        reason = include_name_error(name, tag) or locate_include(facts, name)[1]
+        real, reason = None, include_name_error(name, tag)
+        if reason is None:
+            real, reason = locate_include(facts, name)
+        if reason is None and real is not None:
+            reason = _partial_error(facts, real, name)
         if reason:
-            raise Fatal(f"Liquid: {reason}", token=token)
+            raise Fatal(reason if reason.startswith("Liquid") else f"Liquid: {reason}", token=token)
+
+
+_partial_errors: dict[tuple, str | None] = {}   # (path, mtime, size) -> why it does not parse
+
+
+def _partial_error(facts: SiteFacts, real: str, name: str) -> str | None:
+    """Return why the include file *real* does not parse (Jekyll stops the build), or None."""
+    try:
+        st = os.stat(real)
+        key = (real, st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None
+    if key not in _partial_errors:
+        including = _state.including
+        if real in including:   # it includes itself: Jekyll would never finish; stop here
+            return None
+        including.add(real)
+        try:
+            with open(real, encoding="utf-8", errors="replace") as handle:
+                parse(handle.read(), facts)
+            _partial_errors[key] = None
+        except LiquidSyntax as exc:
+            _partial_errors[key] = f"Liquid: in included file {name}: {exc.reason}"
+        except OSError:
+            return None
+        finally:
+            including.discard(real)
+        if len(_partial_errors) > 1024:
+            _partial_errors.pop(next(iter(_partial_errors)))
+    return _partial_errors[key]
 
 
 def _positioned(get_node: Any) -> Any:
@@ -135,7 +180,6 @@ def _positioned(get_node: Any) -> Any:
 def locate_include(facts: SiteFacts, name: str) -> tuple[str | None, str | None]:
     """Return (real path, None) of _includes/*name*, or (None, why not): missing, or a
     symlink that leads out of _includes (never followed)."""
-    import os
     path = os.path.join(facts.includes_dir, name)
     real = os.path.realpath(path)
     if not (real + os.sep).startswith(facts.includes_dir + os.sep):

@@ -164,9 +164,10 @@ class SiteView(PostWorld):
                     source = handle.read()
                 template, warnings = parse(source, self.facts)
             except LiquidSyntax as exc:
-                raise RenderFailure(f"in included file {label}: {exc.reason}") from None
+                raise RenderFailure(f"in included file {label}: {exc.reason}", token=None) from None
             except OSError as exc:
-                raise RenderFailure(f"cannot read included file {label}: {exc.strerror}") from None
+                raise RenderFailure(f"cannot read included file {label}: {exc.strerror}",
+                                    token=None) from None
             for line, message in warnings:
                 run.note(None, "warning", f"{message} (in included file {label}"
                          + (f", line {line})" if line else ")"))
