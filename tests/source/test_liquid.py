@@ -524,3 +524,16 @@ def test_render_fails_as_in_jekyll_which_gives_liquid_no_file_system(site_dir, w
     assert store.body_of(store.reload().posts[0]) == ""
     assert [e.reason for e in store.liquid.failures.values()] == [
         "Liquid error: This liquid context does not allow includes."]
+
+
+def test_a_post_broken_by_a_missing_include_mends_after_a_restart_from_the_parse_cache(
+        site_dir, write_post, tmp_path):
+    write_post("uses", body="{% include later.html %}\n")
+    settings = load_settings({"site_dir": str(site_dir), "cache_dir": str(tmp_path / "cache")},
+                             environ={})
+    assert Store.from_settings(settings).reload().posts == ()
+    write_files(site_dir, {"_includes/later.html": "Here now."})   # while feedsvc is down
+    restarted = Store.from_settings(settings)
+    snapshot = restarted.reload()
+    assert snapshot.errors == ()
+    assert restarted.body_of(snapshot.posts[0]) == "Here now.\n"

@@ -71,9 +71,10 @@ class LiquidBodies:
         return text
 
     def site_changed(self) -> bool:
-        """Return whether _includes/, _plugins/, _config.yml or Gemfile changed since asked."""
+        """Return whether _includes/, _plugins/, _config.yml or Gemfile changed since asked
+        (True the first time: what the parse cache says of them may be from other files)."""
         signature = liquid_files_signature(self.parse_options.root)
-        changed = self._signature is not None and signature != self._signature
+        changed = signature != self._signature
         self._signature = signature
         return changed
 
