@@ -56,7 +56,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             store.body_of(post)
     finally:
         store_log.setLevel(level)
-    errors = sorted(dict.fromkeys([*snapshot.errors, *store.liquid.errors(p.path for p in snapshot.posts)]),
+    failures = store.liquid.errors(p.path for p in snapshot.posts)   # found by rendering
+    errors = sorted(dict.fromkeys([*snapshot.errors, *failures]),
                     key=lambda e: (e.path, e.line or 0))
     for error in errors:
         print(f"{error.location}: {error.reason}")

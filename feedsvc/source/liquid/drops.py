@@ -80,7 +80,8 @@ def ruby_inspect(value: Any) -> str:
     if isinstance(value, PostDrop):
         return ruby_inspect(value.to_dict())
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{ruby_inspect(k)}=>{ruby_inspect(v)}" for k, v in value.items()) + "}"
+        pairs = (f"{ruby_inspect(k)}=>{ruby_inspect(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(ruby_inspect(v) for v in value) + "]"
     return str(value)

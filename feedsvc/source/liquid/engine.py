@@ -303,7 +303,9 @@ def parse(source: str, facts: SiteFacts, first_line: int = 1
     except LiquidError as exc:   # a Fatal one, or any in error_mode strict
         token = exc.token
         line = line_of(token, source, first_line) if token is not None else None
-        reason = exc.message if exc.message.startswith("Liquid") else f"Liquid syntax error: {exc.message}"
+        reason = exc.message
+        if not reason.startswith("Liquid"):
+            reason = f"Liquid syntax error: {reason}"
         raise LiquidSyntax(reason, line) from None
     finally:
         warnings = _state.warnings
@@ -311,7 +313,8 @@ def parse(source: str, facts: SiteFacts, first_line: int = 1
     found = []
     for warning in warnings or ():
         token = warning.token
-        line = line_of(token, source, first_line) if token is not None and token.start_index >= 0 else None
+        placed = token is not None and token.start_index >= 0
+        line = line_of(token, source, first_line) if placed else None
         found.append((line, f"Liquid warning: {warning.message}"))
     return template, found
 

@@ -43,7 +43,8 @@ def normalize_component(text: str, not_allowed: re.Pattern, keep: bytes = b"") -
     except UnicodeDecodeError:
         pass
     keep_re = b"|".join(b"%" + bytes([k]).hex().upper().encode() for k in keep)
-    pattern = not_allowed if not keep else re.compile(not_allowed.pattern[:-1] + b"%]|%(?!" + keep_re + b")")
+    pattern = not_allowed if not keep else re.compile(
+        not_allowed.pattern[:-1] + b"%]|%(?!" + keep_re + b")")
     return pattern.sub(lambda m: "".join(f"%{b:02X}" for b in m.group()).encode(), raw).decode()
 
 
@@ -166,7 +167,8 @@ def to_time(value: Any, zone: dt.tzinfo) -> dt.datetime:
             try:
                 moment = date_parser.parse(value)
             except (ValueError, OverflowError):
-                raise ValueError(f"Invalid Date: '{ruby_inspect(value)}' is not a valid datetime.") from None
+                raise ValueError(f"Invalid Date: '{ruby_inspect(value)}' is not a valid "
+                                 "datetime.") from None
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=zone)
     else:
@@ -294,10 +296,12 @@ _SLUG_MODES = ("raw", "default", "pretty", "ascii", "latin")
 _PRETTY_KEEP = set("._~!$&'()+,;=@")
 # I18n's default approximations (i18n/backend/transliterator.rb), used by mode "latin".
 _LATIN = dict(zip(
-    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝàáâãäåçèéêëìíîïðñòóôõöøùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğ"
-    "ĠġĢģĤĥĦħĨĩĪīĬĭĮįİıĴĵĶķĸĹĺĻļĽľĿŀŁłŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŦŧŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽž",
-    "AAAAAACEEEEIIIIDNOOOOOxOUUUUYaaaaaaceeeeiiiidnoooooouuuuyyAaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGg"
-    "GgGgHhHhIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZz"))
+    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝàáâãäåçèéêëìíîïðñòóôõöøùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĐđ"
+    "ĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪīĬĭĮįİıĴĵĶķĸĹĺĻļĽľĿŀŁłŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŦŧ"
+    "ŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽž",
+    "AAAAAACEEEEIIIIDNOOOOOxOUUUUYaaaaaaceeeeiiiidnoooooouuuuyyAaAaAaCcCcCcCcDdDd"
+    "EeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtTt"
+    "UuUuUuUuUuUuWwYyYZzZzZz"))
 _LATIN.update({"Æ": "AE", "Þ": "Th", "ß": "ss", "æ": "ae", "þ": "th", "Ĳ": "IJ", "ĳ": "ij",
                "ŉ": "'n", "Ŋ": "NG", "ŋ": "ng", "Œ": "OE", "œ": "oe"})
 

@@ -66,7 +66,8 @@ class LiquidOptions:
         values.update({k: v for k, v in given.items() if v not in ("", None)})
         url = str(values.get("url") or "").rstrip("/")
         baseurl = str(values.get("baseurl") or "")
-        return cls(root=root, url=url, baseurl=baseurl, timezone=str(values.get("timezone") or "UTC"),
+        return cls(root=root, url=url, baseurl=baseurl,
+                   timezone=str(values.get("timezone") or "UTC"),
                    values=types.MappingProxyType(values))
 
 

@@ -277,7 +277,8 @@ class RenderRun:
     def include(self, name: str, *, relative: bool, token: Token) -> BoundTemplate:
         facts = self.view.facts
         if relative:
-            real, reason = site_file(facts.root, os.path.join(os.path.dirname(self.post.path), name))
+            beside = os.path.join(os.path.dirname(self.post.path), name)
+            real, reason = site_file(facts.root, beside)
         else:
             real, reason = locate_include(facts, name)
         if real is None:

@@ -3,8 +3,9 @@
 A port of kramdown 2.4's span parsers that Jekyll enables for it -- smart quotes
 (``parser/kramdown/smart_quotes.rb``), HTML entities, typographic symbols and span HTML --
 with its HTML output (``entity_output: as_char``): text is escaped (& < >), entities become
-characters (except & < > which stay entities), quotes become ‘ ’ “ ”, ``--`` –, ``---`` —,
-``...`` …, ``<<`` «, ``>>`` ». Block-level HTML at the start of a line is passed through.
+characters (except & < > which stay entities), quotes become ‘ ’ “ ”, ``--`` –,
+``---`` —, ``...`` …, ``<<`` «, ``>>`` ». Block-level HTML at the start of a line is passed
+through.
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ _SQ_SUBST = {("rquote1", '"'): "rdquo", ("rquote1", "'"): "rsquo", ("rquote2", '
              ("lquote2", '"'): "ldquo", ("lquote2", "'"): "lsquo"}
 
 _NAME = r"[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?"
-_SPAN_START = re.compile(r"""[^\\]?["']|&|--|\.\.\.|(?:\\| )?(?:<<|>>)|<(?:""" + _NAME + r"|\?|!--|/)")
+_SPAN_START = re.compile(r"""[^\\]?["']|&|--|\.\.\.|(?:\\| )?(?:<<|>>)|<(?:"""
+                         + _NAME + r"|\?|!--|/)")
 _SQ_START = re.compile(r"""[^\\]?["']""")
 _ENTITY = re.compile(r"&([\w:][\-\w.:]*);|&#(\d+);|&#x([0-9a-fA-F]+);")
 _TYPO = re.compile(r"---|--|\.\.\.|\\<<|\\>>|<< | >>|<<|>>")
@@ -88,6 +90,11 @@ def _smart_quote(src: str, pos: int, out: list[str]) -> int:
     return pos + 1
 
 
+def _attribute(match: re.Match) -> str:
+    value = next((g for g in match.groups()[1:] if g is not None), "")
+    return _escape(value).replace('"', "&quot;")
+
+
 def _span_html(src: str, pos: int, out: list[str], open_tags: list[str]) -> int:
     for pattern in (_COMMENT, _INSTRUCTION):
         match = pattern.match(src, pos)
@@ -97,8 +104,7 @@ def _span_html(src: str, pos: int, out: list[str], open_tags: list[str]) -> int:
     match = _TAG.match(src, pos)
     if match:
         name, attrs, closed = match.groups()
-        shown = "".join(f' {a.group(1)}="{_escape(next((g for g in a.groups()[1:] if g is not None), "")).replace(chr(34), "&quot;")}"'
-                        for a in _ATTR.finditer(attrs or ""))
+        shown = "".join(f' {a.group(1)}="{_attribute(a)}"' for a in _ATTR.finditer(attrs or ""))
         if name.lower() in _VOID:
             out.append(f"<{name}{shown} />")
         elif closed:
