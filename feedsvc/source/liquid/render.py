@@ -86,6 +86,7 @@ class SiteView(PostWorld):
         self._excerpts: dict[str, str] = {}
         self._partials: dict[str, BoundTemplate] = {}
         self._site: dict[str, Any] | None = None
+        self._by_name: dict[str, list[Post]] | None = None
 
     # --- the payload ---------------------------------------------------------------------------
     @property
@@ -173,6 +174,15 @@ class SiteView(PostWorld):
                          + (f", line {line})" if line else ")"))
             self._partials[real] = template
         return template
+
+    def named(self, stem: str) -> list[Post]:
+        """Return the posts whose file is named *stem* plus an extension (for post_url)."""
+        if self._by_name is None:
+            self._by_name = {}
+            for post in self.posts:
+                name = post.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                self._by_name.setdefault(name, []).append(post)
+        return self._by_name.get(stem, [])
 
     def post_by_path(self, path: str) -> Post | None:
         index = self._index.get(path)
@@ -299,7 +309,7 @@ class RenderRun:
         folder = re.escape(node.folder)
         base = node.date + "-" + re.escape(node.slug) + r"\.[^.]+"
         pattern = re.compile(rf"_posts/{folder}{base}|{folder}_posts/?{base}")
-        for post in self.view.posts:
+        for post in self.view.named(f"{node.date}-{node.slug}"):
             if pattern.match(post.path):
                 return self.view.relative_url(post.url)
         for post in self.view.posts:   # Jekyll's deprecated matching: slug and day
