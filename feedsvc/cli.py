@@ -51,22 +51,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     store_log = logging.getLogger("feedsvc.source")
     level = store_log.level
     store_log.setLevel(logging.CRITICAL)  # the lines below say it, once
+    store = Store.from_settings(settings)
     try:
-        store = Store.from_settings(settings)
         snapshot = store.reload()
+        for post in snapshot.posts:   # render every post's Liquid, as a Jekyll build would
+            store.body_of(post)
     finally:
         store_log.setLevel(level)
-    for error in snapshot.errors:
-        print(f"{error.path}: {error.reason}")
+    failures = store.liquid.errors(p.path for p in snapshot.posts)   # found by rendering
+    errors = sorted(dict.fromkeys([*snapshot.errors, *failures]),
+                    key=lambda e: (e.path, e.line or 0))
+    for error in errors:
+        print(f"{error.location}: {error.reason}")
+    notes = [note for note in store.liquid.report() if note.kind != "error"]
+    for note in notes:   # Liquid that could not run as Jekyll runs it (plugin tags, warnings)
+        print(note)
     notices = site_notices(store.options, store.posts())
     for notice in notices:
         print(f"{notice.path}: {notice.kind}: {notice.reason}")
     warnings = sum(notice.kind == "warning" for notice in notices)
     print(f"{len(snapshot.posts)} posts published, {snapshot.pending} scheduled, "
           f"{len(snapshot.categories)} categories, {len(snapshot.tags)} tags, "
-          f"{len(snapshot.errors)} broken, {warnings} warnings, "
-          f"{len(notices) - warnings} files not posts")
-    return 1 if snapshot.errors else 0
+          f"{len(errors)} broken, {warnings} warnings, "
+          f"{len(notices) - warnings} files not posts"
+          + (f", {len(notes)} Liquid notes" if notes else ""))
+    return 1 if errors else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

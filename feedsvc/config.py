@@ -295,6 +295,12 @@ def _read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
+def read_site_config(site_root: Path) -> dict[str, Any]:
+    """Return the whole of a site's ``_config.yml`` ({} if it has none); Liquid's ``site``."""
+    site_config = site_root / "_config.yml"
+    return _read_yaml_mapping(site_config, "site_dir") if site_config.is_file() else {}
+
+
 def _env_layer(environ: Mapping[str, str]) -> dict[str, str]:
     """Return the settings given as FEEDSVC_<KEY>; warn of unknown ones, never fail on them.
 

@@ -16,23 +16,34 @@ class ConfigError(FeedsvcError):
 
 
 class ContentError(FeedsvcError):
-    """One file of the content store could not be read as a post; it is skipped."""
+    """One file of the content store could not be read as a post; it is skipped.
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+    *line*, when known, is the line of the file at fault (a Liquid syntax error): reports
+    then read ``path:line: reason``, as compilers write them.
+    """
+
+    def __init__(self, path: str, reason: str, line: int | None = None) -> None:
+        super().__init__(f"{path}:{line}: {reason}" if line is not None else f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.line = line
+
+    @property
+    def location(self) -> str:
+        """Return ``path`` or ``path:line``."""
+        return self.path if self.line is None else f"{self.path}:{self.line}"
 
     def __reduce__(self) -> tuple:
-        # Pickle by (path, reason): the parse cache stores errors with their posts.
-        return (type(self), (self.path, self.reason))
+        # Pickle by (path, reason, line): the parse cache stores errors with their posts.
+        return (type(self), (self.path, self.reason, self.line))
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, ContentError)
-                and (self.path, self.reason) == (other.path, other.reason))
+                and (self.path, self.reason, self.line) == (other.path, other.reason, other.line))
 
     def __hash__(self) -> int:
-        return hash((self.path, self.reason))
+        return hash((self.path, self.reason, self.line))
 
     def __repr__(self) -> str:
-        return f"ContentError({self.path!r}, {self.reason!r})"
+        line = "" if self.line is None else f", line={self.line}"
+        return f"ContentError({self.path!r}, {self.reason!r}{line})"

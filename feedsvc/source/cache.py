@@ -91,7 +91,7 @@ class RecordCodec:
 
     def encode(self, post: Post | None, error: ContentError | None) -> bytes:
         """Return the bytes to cache for one file."""
-        packed_error = None if error is None else (error.path, error.reason)
+        packed_error = None if error is None else (error.path, error.reason, error.line)
         if post is None:
             return b"M" + marshal.dumps((None, packed_error))
         date, updated = self._pack_date(post.date), self._pack_date(post.updated)

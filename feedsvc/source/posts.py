@@ -12,6 +12,7 @@ from ..dates import parse_date
 from ..errors import ContentError
 from ..jekyll_config import ruby_s
 from .frontmatter import read_text, scalar_text, split_front_matter
+from .liquid import check_liquid, wants_liquid
 from .model import ParseOptions, Post
 from .permalinks import UrlParts, post_url, site_pattern
 from .scan import POST_NAME
@@ -53,12 +54,7 @@ def load_post(rel: str, options: ParseOptions) -> tuple[Post | None, str | None]
     if len(data) > options.max_post_bytes:
         raise ContentError(rel, f"larger than max_post_bytes ({options.max_post_bytes} bytes)")
     text = read_text(data, rel)
-    # PostReader has no front-matter check (has_yaml_header? tells pages from static files,
-    # never posts): a post file without front matter is a post, its whole text the content.
-    front, body = split_front_matter(text, rel) or ({}, text)
-    defaults = options.site.defaults_for(rel) if options.defaults_json != "[]" else None
-    if defaults:
-        front = merge_defaults(defaults, front)
+    front, body = front_and_body(rel, text, options)
     # Publisher#can_be_published?: data.fetch("published", true) -- only false hides it.
     if front.get("published", True) is False:
         return None, None
@@ -66,7 +62,20 @@ def load_post(rel: str, options: ParseOptions) -> tuple[Post | None, str | None]
         post = make_post(rel, front, options, hashlib.blake2b(data, digest_size=12).hexdigest())
     except ValueError as exc:
         raise ContentError(rel, str(exc)) from None
+    if wants_liquid(front, body):   # Jekyll renders it: a template that does not parse is broken
+        check_liquid(rel, body, text.count("\n", 0, len(text) - len(body)) + 1, options.root)
     return post, body
+
+
+def front_and_body(rel: str, text: str, options: ParseOptions) -> tuple[dict, str]:
+    """Return a post file's front matter (over the site's defaults) and its body."""
+    # PostReader has no front-matter check (has_yaml_header? tells pages from static files,
+    # never posts): a post file without front matter is a post, its whole text the content.
+    front, body = split_front_matter(text, rel) or ({}, text)
+    defaults = options.site.defaults_for(rel) if options.defaults_json != "[]" else None
+    if defaults:
+        front = merge_defaults(defaults, front)
+    return front, body
 
 
 def merge_defaults(defaults: Mapping, front: Mapping) -> dict:
@@ -358,3 +367,19 @@ def titleize(slug: str) -> str:
     while words and not words[-1]:
         words.pop()
     return " ".join(word.capitalize() for word in words)
+
+
+
+def read_source(rel: str, options: ParseOptions) -> tuple[dict, str, int, str] | None:
+    """Return (front matter, body, the file line the body starts on, digest) of a post file,
+    or None when it holds no post now; what Liquid needs besides the Post record."""
+    try:
+        data = _read_limited(os.path.join(options.root, rel), options.max_post_bytes + 1)
+        if len(data) > options.max_post_bytes:
+            return None
+        text = read_text(data, rel)
+        front, body = front_and_body(rel, text, options)
+    except (OSError, ContentError):
+        return None
+    digest = hashlib.blake2b(data, digest_size=12).hexdigest()
+    return front, body, text.count("\n", 0, len(text) - len(body)) + 1, digest

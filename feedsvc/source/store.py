@@ -28,6 +28,8 @@ from ..errors import ContentError
 from .cache import ParseCache, RecordCodec, cache_key
 from .index import build_index, patch_index, patch_posts
 from .inotify import FULL_SCAN_EVERY, ChangeWatcher
+from .liquid import LiquidOptions, has_liquid
+from .liquid.bodies import LiquidBodies
 from .model import ParseOptions, Post, Signature, Snapshot
 from .posts import load_post, share_names
 from .scan import Walk, find_post_files, is_post_path
@@ -50,7 +52,7 @@ class Store:
     """Load a site's posts and keep the newest good snapshot."""
 
     def __init__(self, options: ParseOptions, *, cache_dir: str = "", watch: bool = True,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, liquid: LiquidOptions | None = None) -> None:
         self.options = options
         self.clock = clock
         self.root = options.root
@@ -67,12 +69,13 @@ class Store:
         self._cache: ParseCache | None = None
         self._cache_dir = cache_dir   # opened by the first reload: a restart that restores
         # saved documents serves before reading 100k cached parses (document_cache.py)
+        self.liquid = LiquidBodies(liquid, options)   # Liquid in bodies: rendered by body_of
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utc_now) -> Store:
         """Return the store of the site *settings* name."""
         return cls(ParseOptions.from_settings(settings), cache_dir=settings.cache_dir,
-                   watch=settings.watch, clock=clock)
+                   watch=settings.watch, clock=clock, liquid=LiquidOptions.from_settings(settings))
 
     def _open_cache(self, cache_dir: str) -> None:
         """Start from the parse cache, if it can be read (a restart then parses little)."""
@@ -109,6 +112,8 @@ class Store:
             cache_dir, self._cache_dir = self._cache_dir, ""
             self._open_cache(cache_dir)
         now = self.clock()
+        if self.liquid.site_changed():   # an include or plugin came or went: parse again
+            self._recheck_liquid()
         try:
             found, delta = self._find()
         except OSError as exc:
@@ -117,12 +122,20 @@ class Store:
         files, touched = self._merge(found, delta, self._parse_changed(found, delta))
         errors = [sig for sig in found.values() if isinstance(sig, ContentError)]
         errors += [state.error for state in files.values() if state.error is not None]
+        errors += self.liquid.errors(files)   # posts whose Liquid failed to render
         errors.sort(key=lambda e: e.path)
         snapshot = self._publish(files, touched, tuple(errors), now, started)
         self._save_cache(files, touched)
         self._files = files
         self.snapshot = snapshot
         return snapshot
+
+    def _recheck_liquid(self) -> None:
+        """Read again, at this reload, every post whose Liquid did not parse."""
+        for rel, state in self._files.items():
+            if state.error is not None and state.error.reason.startswith("Liquid"):
+                state.signature = (0, 0, 0)
+                self._recheck.add(rel)
 
     def _merge(self, found: dict[str, Signature], delta: set[str] | None,
                parsed: Mapping[str, Post | ContentError | None]
@@ -358,6 +371,10 @@ class Store:
             if state is not None:
                 state.signature = (0, 0, 0)   # no file has this: the next reload re-reads it
             self._recheck.add(post.path)
+        if current is not None and body and has_liquid(body):   # Jekyll renders it first
+            snapshot = self.snapshot
+            body = self.liquid.render(current, body, snapshot.posts if snapshot else (),
+                                      self.clock())
         return body or ""
 
     def body_of_version(self, post: Post) -> str | None:
