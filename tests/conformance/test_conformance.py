@@ -3,7 +3,7 @@
 Both programs build the corpus of this folder (``site/``, ``site_utc/``, the main site under
 each permalink style, and every ``site_errors/<case>``); ``compare.py`` compares what they
 publish. The only differences allowed are the deliberate deviations tabled in docs/jekyll.md
-(section 8), and the posts of :data:`LIQUID_PENDING` until Liquid rendering lands.
+(section 8). Liquid included.
 
 Needs Debian's ``jekyll`` and ``ruby-jekyll-feed`` (``.ci/run`` installs them). Without them the
 test is skipped on a developer's machine and fails in CI (``CI`` set), where it must run.
@@ -32,20 +32,6 @@ DOC = ROOT / "docs" / "jekyll.md"
 # renders `{{ }}`/`{% %}` before Markdown (Renderer#render_document), feedsvc publishes the
 # markup as text. The engineer adding Liquid (feedsvc/source/liquid.py) empties this list:
 # each entry is a strict xfail, so once its post matches Jekyll the suite says so.
-LIQUID_PENDING = (
-    ("site", "_posts/2022-08-01-liquid-variables.md"),
-    ("site", "_posts/2022-08-02-liquid-highlight-raw.md"),
-    ("site", "_posts/2022-08-03-liquid-links.md"),
-    ("site", "_posts/2022-08-04-liquid-control-flow.md"),
-    ("site", "_posts/2022-08-05-liquid-filters.md"),
-    ("site", "_posts/2022-08-07-liquid-undefined-variable.md"),
-    ("site", "_posts/2022-08-08-liquid-in-html-post.html"),
-    ("site", "_posts/2022-09-14-liquid-block-across-excerpt.md"),
-    # Liquid that stops Jekyll's build: `feedsvc check` must report the post (exit 1).
-    ("site_errors/liquid_missing_include", "(site)"),
-    ("site_errors/liquid_unclosed_if", "(site)"),
-    ("site_errors/liquid_unknown_tag", "(site)"),
-)
 
 
 def deviations() -> list[dict[str, str]]:
@@ -68,10 +54,6 @@ def _matches(row: dict[str, str], difference: compare.Difference) -> bool:
             and fnmatch.fnmatchcase(difference.subject, row["subject"])
             and fnmatch.fnmatchcase(difference.field, row["field"])
             and fnmatch.fnmatchcase(shown, row["feedsvc"]))
-
-
-def _pending(difference: compare.Difference) -> bool:
-    return (difference.site, difference.subject) in LIQUID_PENDING
 
 
 def _jekyll_available() -> bool:
@@ -119,7 +101,7 @@ def test_jekyll_built_the_corpus_and_feedsvc_compared_every_post(results):
 def test_feedsvc_publishes_what_jekyll_does_but_for_the_documented_deviations(results):
     rows = deviations()
     unexplained = [d for d in _differences(results)
-                   if not _pending(d) and not any(_matches(row, d) for row in rows)]
+                   if not any(_matches(row, d) for row in rows)]
     assert unexplained == [], "\n".join(
         f"{d.site} | {d.subject} | {d.field} | jekyll={d.jekyll!r} | feedsvc={d.feedsvc!r}"
         f" | {d.hint}" for d in unexplained)
@@ -135,17 +117,6 @@ def test_every_deviation_says_why():
     rows = deviations()
     assert len(rows) >= 10
     assert all(len(row["reason"]) > 20 for row in rows)
-
-
-@pytest.mark.parametrize("site, subject", [
-    pytest.param(site, subject, marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError, reason="Liquid is not rendered yet: empty LIQUID_PENDING when it is"))
-    for site, subject in LIQUID_PENDING])
-def test_liquid_posts_match_jekyll(results, site, subject):
-    rows = deviations()
-    left = [d for d in _differences(results) if (d.site, d.subject) == (site, subject)
-            and not any(_matches(row, d) for row in rows)]
-    assert left == []
 
 
 def test_a_site_whose_config_says_utc_gets_utc_instants_with_no_other_setting(results):
