@@ -59,6 +59,9 @@ class StderrLogger(Logger):
             "h": environ.get("REMOTE_ADDR", "-"),
             "t": self.now(),
             "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "m": environ["REQUEST_METHOD"],   # the next three: fields of a JSON access line
+            "U": environ.get("PATH_INFO", ""),
+            "q": environ.get("QUERY_STRING", ""),
             "s": status.split(None, 1)[0] if isinstance(status, str) else status,
             "B": getattr(resp, "sent", None),
             "f": environ.get("HTTP_REFERER", "-"),

@@ -171,12 +171,17 @@ def test_wsgi_module_exposes_the_app_for_gunicorn():
 
 # --- serve's flags: --no-access-log, --threads, --server granian ----------------------------
 
-def start_serve(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen, str, Path]:
-    """Start ``feedsvc serve --workers 1 FLAGS`` on the bundled sample; return it, URL, log."""
+def start_serve(tmp_path: Path, *flags: str, extra_env: dict[str, str] | None = None
+                ) -> tuple[subprocess.Popen, str, Path]:
+    """Start ``feedsvc serve --workers 1 FLAGS`` on the bundled sample; return it, URL, log.
+
+    *extra_env* is added to the child's environment (which has no FEEDSVC_* of ours).
+    """
     port = free_port()
     log = tmp_path / "stderr.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra_env or {})
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "feedsvc.cli", "serve", "--port", str(port), "--workers", "1",
