@@ -6,9 +6,19 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import os
+
+import hypothesis
 import pytest
 
 from feedsvc import create_app
+
+# Property tests: the same examples every run by default ("ci"), so a red CI is never chance;
+# HYPOTHESIS_PROFILE=fuzz draws new random examples, more of them, on purpose.
+hypothesis.settings.register_profile("ci", derandomize=True, deadline=None,
+                                     print_blob=True)
+hypothesis.settings.register_profile("fuzz", max_examples=1000, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 NOW = dt.datetime(2025, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 SITE_URL = "https://news.example.com"

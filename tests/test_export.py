@@ -96,9 +96,10 @@ def test_export_writes_every_document_and_its_gzip(site_dir, write_post, clock, 
         site.current.documents["/feeds/tags/东方网新闻"].body
     assert files["feeds/tags/...atom"] == site.current.documents["/feeds/tags/...atom"].body
     # Nothing escaped: "../../etc" is skipped and reported, in every format and its page;
-    # so is the page of the tag ".." (its URL, /feeds/tags/%2E%2E, means /feeds/ to nginx).
+    # so is the page of the tag ".." (its URL, /feeds/tags/%2E%2E, means /feeds/ to nginx),
+    # and the category's jekyll-feed path.
     assert sorted(s.path for s in result.skipped) == [
-        "/feeds/categories/../../etc",
+        "/feed/../../etc.xml", "/feeds/categories/../../etc",
         "/feeds/categories/../../etc.atom", "/feeds/categories/../../etc.json",
         "/feeds/categories/../../etc.rss", "/feeds/tags/.."]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "site"]

@@ -18,7 +18,7 @@ import pytest
 from feedsvc import create_app
 from feedsvc.cli import main
 from feedsvc.config import SAMPLE_SITE
-from feedsvc.urls import FORMATS, INDEX_PATH, OPML_PATH, feed_path, page_path
+from feedsvc.urls import encode_name, FORMATS, INDEX_PATH, OPML_PATH, feed_path, page_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "config" / "nginx-export.conf"
@@ -108,8 +108,11 @@ def every_url(snapshot) -> dict[str, str]:
     urls = {INDEX_PATH: INDEX_PATH, OPML_PATH: OPML_PATH, "/feed.xml": "/feed.xml"}
     names = [("all", "")] + [("category", n) for n in snapshot.categories] + \
         [("tag", n) for n in snapshot.tags]
+    jekyll = {"category": "/feed/", "tag": "/feed/by_tag/"}   # every one keeps its path
     for kind, name in names:
         urls[page_path(kind, name, encoded=False)] = page_path(kind, name)
+        if kind in jekyll:
+            urls[f"{jekyll[kind]}{name}.xml"] = f"{jekyll[kind]}{encode_name(name)}.xml"
         for fmt in FORMATS:
             urls[feed_path(kind, name, fmt, encoded=False)] = feed_path(kind, name, fmt)
     return urls

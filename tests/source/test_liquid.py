@@ -479,7 +479,8 @@ def test_plugin_tags_render_their_body_or_nothing_and_check_names_them(
         "_posts/2022-05-11-plugins.md:6: Liquid syntax error: Unknown tag 'unknown_tag'",
         "_posts/2022-05-12-ok.md:5: tag 'shout' comes from the Ruby plugin _plugins/tags.rb, "
         "which feedsvc cannot run; rendered nothing",
-        "1 posts published, 0 scheduled, 0 categories, 0 tags, 1 broken, 1 Liquid notes",
+        "1 posts published, 0 scheduled, 0 categories, 0 tags, 1 broken, 0 warnings, "
+        "0 files not posts, 1 Liquid notes",
     ]
 
 
