@@ -127,13 +127,17 @@ def test_fast_path_counts_requests_as_flask_does(app, fast):
             ("opml", "200")} <= set(counts)
 
 
-def test_an_empty_path_goes_to_flask(app, fast):
-    # Flask redirects "" to "/" (a mount point without its slash); so must the fast path.
-    environ = EnvironBuilder(path="/").get_environ()
+def test_an_empty_path_is_the_index_never_a_redirect_built_from_host(app, fast):
+    # "GET http://evil.example HTTP/1.1" reaches the app with an empty path; Werkzeug would
+    # answer 308 with Location: http://evil.example/ (from the forged Host).
+    environ = EnvironBuilder(path="/", headers={"Host": "evil.example"}).get_environ()
     environ["PATH_INFO"] = ""
     started = []
-    fast(environ, lambda status, headers, exc_info=None: started.append(status))
-    assert started == ["308 PERMANENT REDIRECT"]
+    body = b"".join(fast(environ, lambda status, headers, exc_info=None:
+                         started.append((status, dict(headers)))))
+    [(status, headers)] = started
+    assert status == "200 OK" and "Location" not in headers
+    assert body == app.state.site.document("/").body
 
 
 def test_before_the_first_load_flask_answers_503(write_post, make_app, monkeypatch):

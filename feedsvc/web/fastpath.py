@@ -45,6 +45,12 @@ class DocumentFastPath:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """Answer a document request here, anything else through Flask."""
+        if environ.get("PATH_INFO") == "":
+            # An absolute-form request target with no path ("GET http://host HTTP/1.1")
+            # reaches us with an empty path; Werkzeug would answer a 308 whose Location is
+            # built from the Host header (a forged Host would choose it). feedsvc is served
+            # at the root: an empty path is "/" (RFC 9112 §3.2.2: an empty path is "/").
+            environ["PATH_INFO"] = "/"
         try:
             answer = self.answer(environ)
         except Exception:  # noqa: BLE001 - a bug: Flask meets it again, logs it, sends a bare 500
@@ -60,7 +66,7 @@ class DocumentFastPath:
         method = environ.get("REQUEST_METHOD")
         path_info = environ.get("PATH_INFO")
         if method not in ("GET", "HEAD") or not isinstance(path_info, str) \
-                or not path_info.startswith("/"):   # Flask redirects "" to "/"
+                or not path_info.startswith("/"):
             return None
         # Werkzeug's request.path: PEP 3333 bytes-as-latin-1, then UTF-8, one leading "/".
         path = "/" + path_info.encode("latin-1").decode(errors="replace").lstrip("/")
