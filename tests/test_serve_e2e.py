@@ -119,8 +119,18 @@ def test_healthz_and_metrics(server):
     lines = body.decode().splitlines()
     assert f"feedsvc_posts {float(health['posts'])}" in lines   # once, not per worker
     assert sum(line.startswith("feedsvc_posts ") for line in lines) == 1
-    loads = [line for line in lines if line.startswith("feedsvc_reload_duration_seconds_count")]
-    assert len(loads) == 1 and float(loads[0].split()[1]) >= 2   # both workers' first loads
+    # Both workers' first loads, once the second one has loaded too (/healthz answered as
+    # soon as one worker could): one summed series, never one per worker.
+    deadline = time.monotonic() + 60
+    while True:
+        loads = [line for line in lines
+                 if line.startswith("feedsvc_reload_duration_seconds_count")]
+        assert len(loads) == 1
+        if float(loads[0].split()[1]) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+        lines = fetch(base + "/metrics")[2].decode().splitlines()
+    assert float(loads[0].split()[1]) >= 2
     # A scrape is counted after it is answered, by whichever worker answered it: with the
     # workers' files summed, each scrape sees every scrape before it.
     counted = 'feedsvc_http_requests_total{route="metrics",status="200"}'
