@@ -54,22 +54,26 @@ def slugify(text: str, mode: str = "default", cased: bool = False) -> str:
     if _SLUG_PLAIN.match(text):   # most slugs: nothing to replace
         return text if cased else text.lower()
     keep = _PRETTY_KEEP if mode == "pretty" else frozenset()
+    slug = dash_runs(text, lambda char: char in keep or (char.isascii() and char.isalnum())
+                     or (not char.isascii() and _word_category(char)))
+    return slug if cased else slug.lower()
+
+
+def dash_runs(text: str, keeps: Callable[[str], bool]) -> str:
+    """Return *text* with every run of characters *keeps* refuses as one ``-``, and one
+    leading and one trailing ``-`` dropped (the gsub and the strip of ``Utils.slugify``)."""
     out: list[str] = []
     run = False
     for char in text:
-        if char in keep or (char.isascii() and char.isalnum()) or (
-                not char.isascii() and _word_category(char)):
+        if keeps(char):
             out.append(char)
             run = False
         elif not run:
             out.append("-")
             run = True
     slug = "".join(out)
-    if slug.startswith("-"):
-        slug = slug[1:]
-    if slug.endswith("-"):
-        slug = slug[:-1]
-    return slug if cased else slug.lower()
+    slug = slug[1:] if slug.startswith("-") else slug
+    return slug[:-1] if slug.endswith("-") else slug
 
 
 def _word_category(char: str) -> bool:

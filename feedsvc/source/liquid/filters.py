@@ -10,13 +10,14 @@ import datetime as dt
 import re
 import unicodedata
 from typing import Any
-from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
+from urllib.parse import quote
 
 import cmarkgfm
 from cmarkgfm.cmark import Options
 from dateutil import parser as date_parser
 from liquid.filter import with_context
 
+from ..permalinks import dash_runs
 from .drops import PostDrop, ruby_inspect, ruby_json
 
 # --- URLs: Addressable::URI#normalize, as relative_url and absolute_url use it ---------------
@@ -330,18 +331,7 @@ def slugify(value: Any, mode: Any = None) -> Any:
     text = value
     if mode == "latin":
         text = "".join(_LATIN.get(c, c if c.isascii() else "?") for c in text)
-    out, run = [], False
-    for char in text:
-        if _slug_keeps(char, mode):
-            out.append(char)
-            run = False
-        elif not run:
-            out.append("-")
-            run = True
-    slug = "".join(out)
-    slug = slug[1:] if slug.startswith("-") else slug
-    slug = slug[:-1] if slug.endswith("-") else slug
-    return slug.lower()
+    return dash_runs(text, lambda char: _slug_keeps(char, mode)).lower()
 
 
 def to_integer(value: Any) -> int:
