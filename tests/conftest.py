@@ -1,4 +1,15 @@
-"""Shared fixtures: a temporary Jekyll site, a post factory, a fixed clock and the app."""
+"""The pipeline every test builds on: a temporary site, posts, settings, the app, a clock.
+
+``site_dir`` is a Jekyll site folder (a ``_config.yml`` and an empty ``_posts/``) made fresh
+for each test; ``write_post`` writes posts in the news site's shape and ``write_file`` any
+file at all; ``make_settings`` loads the settings of the site, ``make_app`` its app from
+``create_app({...})`` (flaskr's conftest, datasette's config folders in ``tmp_path``).
+Everything runs on a fixed ``clock``.
+
+Hypothesis runs the ``ci`` profile unless ``HYPOTHESIS_PROFILE`` names another
+(tests/support/profiles.py); it is loaded here, before any test module is imported, so every
+``@settings`` of a test inherits it.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,19 +17,13 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import os
-
-import hypothesis
 import pytest
 
 from feedsvc import create_app
+from feedsvc.config import Settings, load_settings
+from tests.support import profiles
 
-# Property tests: the same examples every run by default ("ci"), so a red CI is never chance;
-# HYPOTHESIS_PROFILE=fuzz draws new random examples, more of them, on purpose.
-hypothesis.settings.register_profile("ci", derandomize=True, deadline=None,
-                                     print_blob=True)
-hypothesis.settings.register_profile("fuzz", max_examples=1000, deadline=None)
-hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+profiles.load()
 
 NOW = dt.datetime(2025, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 SITE_URL = "https://news.example.com"
@@ -90,6 +95,37 @@ def write_post(site_dir: Path) -> Callable[..., Path]:
         path.write_text("\n".join(lines) + "\n" + body, encoding="utf-8")
         return path
     return write_post
+
+
+@pytest.fixture
+def write_file(site_dir: Path) -> Callable[..., Path]:
+    """Return a factory writing any file under the site folder, for tests of files as such.
+
+    ``write_file(rel, front, body)`` writes ``---``, *front*, ``---`` and *body* (UTF-8);
+    ``front=None`` leaves the front matter out; ``raw=`` writes those bytes instead.
+    """
+    def write_file(rel: str, front: str | None = "title: T", body: str = "<p>body</p>\n",
+                   *, raw: bytes | None = None) -> Path:
+        path = site_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if raw is None:
+            text = body if front is None else f"---\n{front}\n---\n{body}"
+            raw = text.encode("utf-8")
+        path.write_bytes(raw)
+        return path
+    return write_file
+
+
+@pytest.fixture
+def make_settings(site_dir: Path) -> Callable[..., Settings]:
+    """Return a factory of the settings of ``site_dir``; keyword arguments override any key.
+
+    No environment and the shipped config/feedsvc.yaml, as ``create_app({...})`` loads them;
+    ``site_dir=`` points it at another folder.
+    """
+    def make_settings(**overrides: object) -> Settings:
+        return load_settings({"site_dir": str(site_dir), **overrides}, environ={})
+    return make_settings
 
 
 @pytest.fixture

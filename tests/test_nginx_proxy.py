@@ -24,8 +24,8 @@ import pytest
 from feedsvc.cli import main
 from feedsvc.config import SAMPLE_SITE
 from feedsvc.nginx import UNCACHED_PATHS, render_nginx_config
-from test_nginx_export import find_nginx
-from test_serve_e2e import free_port, stop_serve, wait_until_up
+from tests.test_nginx_export import find_nginx
+from tests.test_serve_e2e import free_port, stop_serve, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 10.0

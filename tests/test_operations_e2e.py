@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc import __version__
-from test_serve_e2e import ROOT, fetch, free_port, start_serve, stop_serve, wait_until_up
+from tests.test_serve_e2e import ROOT, fetch, free_port, start_serve, stop_serve, wait_until_up
 
 COUNTER = re.compile(r"^(feedsvc_\w+_total)(\{[^}]*\})? (\S+)$")
 FEEDS = 'feedsvc_http_requests_total{route="feed",status="200"}'

@@ -9,7 +9,7 @@ from feedsvc.pages import PageBuilder
 from feedsvc.source import Store
 from feedsvc.urls import OPML_PATH, page_path
 
-from conftest import NOW
+from tests.conftest import NOW
 
 
 def build(site_dir, **overrides):

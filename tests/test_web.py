@@ -9,7 +9,7 @@ from urllib.parse import quote
 import feedparser
 import pytest
 
-from conftest import SITE_URL
+from tests.conftest import SITE_URL
 from feedsvc.dates import format_http_date
 from feedsvc.urls import encode_name, feed_path, page_path
 from feedsvc.web.http import coding_qualities, wants_gzip

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from feedsvc.websub import LOCK_NAME, HubNotifier
-from support_websub import (ScriptedServer, Subscriber, TopicServer, atom_feed, free_port,
-                            post_form, running_hub, unresponsive_port, wait_until)
+from tests.support.net import free_port, wait_until
+from tests.support.websub import (ScriptedServer, Subscriber, TopicServer, atom_feed, post_form,
+                                  running_hub, unresponsive_port)
 
 UPDATED_1 = "2025-01-01T00:00:00Z"
 UPDATED_2 = "2025-01-02T00:00:00Z"
@@ -168,7 +169,7 @@ def test_two_notifiers_sharing_a_lock_dir_send_once(hub_url, topics, subscriber,
     assert b.snapshot()["queue_length"] == 1 and not b.flush(0.1)
 
     a.close()                             # the sender goes away: the standby takes over
-    wait_until(lambda: b.role == "sender", timeout=5)
+    wait_until(lambda: b.role == "sender", "b to become the sender", 5)
     assert b.flush(10)
     assert len(subscriber.wait_for_deliveries(2)) == 2   # it sent what it had queued
     assert b.snapshot()["sent"] == 1
@@ -198,7 +199,7 @@ def test_a_hub_that_never_answers_times_out_without_blocking_the_caller(closing)
             n.notify([f"https://news.example.com/feeds/tags/t{i}.atom"])
         assert time.monotonic() - started < 0.5
         assert n.snapshot()["queue_length"] == 50
-        wait_until(lambda: n.snapshot()["failed"] >= 1, timeout=5)
+        wait_until(lambda: n.snapshot()["failed"] >= 1, "a failed delivery", 5)
         assert "timed out" in n.snapshot()["hubs"][url]["last_error"]
 
 
@@ -265,7 +266,7 @@ def test_a_standby_takes_over_when_the_holding_process_dies(tmp_path, closing):
             assert n.role == "standby" and not n.flush(0.2) and hub.requests == []
             holder.send_signal(signal.SIGKILL)
             holder.wait(5)
-            wait_until(lambda: n.role == "sender", timeout=5)
+            wait_until(lambda: n.role == "sender", "n to become the sender", 5)
             assert n.flush(10) and len(hub.requests) == 1
     finally:
         if holder.poll() is None:
@@ -280,7 +281,7 @@ def test_a_standby_forgets_topics_older_than_its_window(tmp_path, closing):
     n = closing(["http://127.0.0.1:9/hub"], lock_dir=locks, lock_retry_interval=0.02,
                 standby_window=0.05)
     n.notify(["https://news.example.com/feeds/all.atom"])
-    wait_until(lambda: n.snapshot()["expired"] == 1, timeout=5)
+    wait_until(lambda: n.snapshot()["expired"] == 1, "an expired lease", 5)
     assert n.snapshot()["queue_length"] == 0 and n.role == "standby"
 
 

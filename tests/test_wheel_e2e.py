@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc import __version__, create_app
-from test_serve_e2e import ROOT, fetch, free_port, stop_serve, wait_until_up
+from tests.test_serve_e2e import ROOT, fetch, free_port, stop_serve, wait_until_up
 
 PATHS = ("/feeds/all.atom", "/feeds/all.rss", "/feeds/all.json", "/feed.xml", "/feeds.opml",
          "/", "/feeds/categories/metro.rss")

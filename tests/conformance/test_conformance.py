@@ -23,8 +23,10 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-import compare  # noqa: E402  (tests/conformance/compare.py, a script and a module)
+from tests.conformance import compare   # a script (python tests/conformance/compare.py) and a module
+
+# It builds the corpus with real Jekyll (a Ruby process): an end-to-end test.
+pytestmark = pytest.mark.e2e
 
 DOC = ROOT / "docs" / "jekyll.md"
 

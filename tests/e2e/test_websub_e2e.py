@@ -31,7 +31,8 @@ import feedparser
 import pytest
 
 from feedsvc.config import SAMPLE_SITE
-from support_websub import LOOPBACK, Subscriber, free_port, make_hub_app, wait_until
+from tests.support.net import free_port, wait_until
+from tests.support.websub import LOOPBACK, Subscriber, make_hub_app
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERVAL = 1
@@ -139,7 +140,7 @@ def test_two_workers_tell_the_hub_of_each_changed_topic_once(hub, site, tmp_path
     process = start(["serve", "--site", str(site), "--workers", "2", "--port", str(port)], log,
                     FEEDSVC_WEBSUB_HUBS=hub.url, FEEDSVC_PUBLIC_URL=base)
     try:
-        wait_until(lambda: process.poll() is not None or listening(port), timeout=START_LIMIT)
+        wait_until(lambda: process.poll() is not None or listening(port), "feedsvc serve to listen", START_LIMIT)
         assert process.poll() is None, log.read_text()
         time.sleep(INTERVAL + 1)     # each worker's first scheduled reload makes its notifier
         topic = f"{base}/feeds/categories/metro.atom"
@@ -147,7 +148,7 @@ def test_two_workers_tell_the_hub_of_each_changed_topic_once(hub, site, tmp_path
             subscriber.subscribe(hub.url, topic)
             new_post(site, "Pushed 推送")
             expected = changed_topics(base)
-            wait_until(lambda: set(hub.counts()) >= expected, timeout=INTERVAL * 3 + 10)
+            wait_until(lambda: set(hub.counts()) >= expected, "a ping for every topic", INTERVAL * 3 + 10)
             # Both workers have seen the change by now; wait as long again for a second ping.
             time.sleep(2 * INTERVAL + 2)
             assert hub.counts() == collections.Counter(expected)
@@ -192,8 +193,7 @@ def test_build_watch_tells_the_hub_once_the_new_export_is_in_place(hub, site, tm
                      "--interval", str(INTERVAL)], log,
                     FEEDSVC_WEBSUB_HUBS=hub.url, FEEDSVC_PUBLIC_URL=handler.base)
     try:
-        wait_until(lambda: process.poll() is not None or (out / "feeds" / "all.atom").exists(),
-                   timeout=START_LIMIT)
+        wait_until(lambda: process.poll() is not None or (out / "feeds" / "all.atom").exists(), "the first export", START_LIMIT)
         assert process.poll() is None, log.read_text()
         topic = f"{handler.base}/feeds/categories/metro.atom"
         with Subscriber() as subscriber:
@@ -201,7 +201,7 @@ def test_build_watch_tells_the_hub_once_the_new_export_is_in_place(hub, site, tm
             new_post(site, "Exported 导出")
             [delivery] = subscriber.wait_for_deliveries(1, timeout=INTERVAL * 3 + 10)
         assert feedparser.parse(delivery.content).entries[0].title == "Exported 导出"
-        wait_until(lambda: set(hub.counts()) >= changed_topics(handler.base), timeout=10)
+        wait_until(lambda: set(hub.counts()) >= changed_topics(handler.base), "a ping for every changed topic", 10)
         assert stop(process) == 0
     finally:
         if process.poll() is None:

@@ -16,7 +16,8 @@ from werkzeug.test import EnvironBuilder
 from feedsvc.config import load_settings
 from feedsvc.publisher import HubPublisher, changed_topics
 from feedsvc.site import Site
-from support_websub import ScriptedServer, free_port, wait_until
+from tests.support.net import free_port, wait_until
+from tests.support.websub import ScriptedServer
 
 SITE = "https://news.example.com"
 HUBS = ["https://hub.example/", "http://127.0.0.1:9/hub"]
@@ -147,7 +148,7 @@ def test_a_hub_that_is_down_never_holds_up_a_reload_or_changes_health(
     assert time.monotonic() - started < 2.0
     client = app.test_client()
     assert client.get("/feeds/all.atom").status_code == 200
-    wait_until(lambda: app.state.publisher.snapshot()["retried"] >= 1, timeout=10)
+    wait_until(lambda: app.state.publisher.snapshot()["retried"] >= 1, "a retried publish", 10)
     health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json()["status"] == "ok"
     assert "refused" in health.get_json()["websub"]["hubs"][down]["last_error"].lower()
@@ -168,7 +169,7 @@ def test_with_several_workers_a_batch_waits_until_every_worker_has_reloaded(
     assert publisher.snapshot()["settling_batches"] == 1
     time.sleep(0.5)
     assert hub.requests == []                      # not yet: another worker may lag
-    wait_until(lambda: len(hub.requests) == 12, timeout=10)
+    wait_until(lambda: len(hub.requests) == 12, "12 publish pings", 10)
     assert publisher.snapshot()["settling_batches"] == 0
     publisher.close(1)
     assert HubPublisher.for_server(settings, None).settle == 0.0   # one process: at once

@@ -1,4 +1,4 @@
-"""A real WebSub hub (Flask-WebSub 0.4.1, tests/support_websub.py) and a real subscriber.
+"""A real WebSub hub (Flask-WebSub 0.4.1, tests/support/websub.py) and a real subscriber.
 
 feedsvc runs in this process behind a real HTTP server (Werkzeug's, threaded) on
 127.0.0.1, with ``websub_hubs`` naming the hub. A subscriber subscribes to a category feed
@@ -15,7 +15,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from feedsvc import create_app
-from support_websub import LOOPBACK, Subscriber, free_port, running_hub
+from tests.support.net import free_port
+from tests.support.websub import LOOPBACK, Subscriber, running_hub
 
 POLL = 0.02
 

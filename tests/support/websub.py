@@ -15,7 +15,6 @@
   give on demand (503, 429, a redirect).
 
 Nothing here imports feedsvc. Every server binds 127.0.0.1 and stops when its block ends.
-(Temporary module name; it is to move to tests/support/.)
 """
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,25 +41,6 @@ LOOPBACK = "127.0.0.1"
 POLL_INTERVAL = 0.02
 # What the hub is told in tests: fail fast, retry a delivery once.
 HUB_TEST_CONFIG = {"REQUEST_TIMEOUT": 2, "MAX_ATTEMPTS": 2, "BACKOFF_BASE": 0.0}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on at the moment of the call."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
-    """Poll *predicate* until it returns something true; raise AssertionError after *timeout*."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not true within {timeout}s: {predicate}")
-        time.sleep(interval)
 
 
 def post_form(url: str, fields: list[tuple[str, str]], timeout: float = 10.0) -> tuple[int, str]:
