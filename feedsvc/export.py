@@ -59,14 +59,6 @@ class ExportError(FeedsvcError):
 
 
 @dataclasses.dataclass(frozen=True)
-class Skipped:
-    """A document the export did not write, and why."""
-
-    path: str
-    reason: str
-
-
-@dataclasses.dataclass(frozen=True)
 class ExportResult:
     """What one export did."""
 
@@ -76,6 +68,14 @@ class ExportResult:
     written: int = 0             # files written (a document and its .gz count as two)
     linked: int = 0              # unchanged files hard-linked from the previous build
     skipped: tuple[Skipped, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Skipped:
+    """A document the export did not write, and why."""
+
+    path: str
+    reason: str
 
 
 def document_file(path: str, document: Document) -> tuple[str | None, str]:

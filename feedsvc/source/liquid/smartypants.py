@@ -16,18 +16,20 @@ from typing import Any
 _ASCII = re.ASCII
 _SQ_PUNCT = r"""[!"#$%'()*+,\-./:;<=>?@\[\\\]^_`{|}~]"""
 _SQ_CLOSE = r"[^ \\\t\r\n\[{(-]"
-# kramdown's SQ_RULES, in order: (pattern, substitutions); an int adds that group as text.
-_SQ_RULES = [(re.compile(p, _ASCII | re.S), s) for p, s in (
-    (r"""("|')(?=[_*]{1,2}\S)""", ("lquote1",)),
-    (rf"""("|')(?={_SQ_PUNCT}(?!\.\.)\B)""", ("rquote1",)),
-    (r"""(\s?)"'(?=\w)""", (1, "ldquo", "lsquo")),
-    (r"""(\s?)'"(?=\w)""", (1, "lsquo", "ldquo")),
-    (r"""(\s?)'(?=\d\ds)""", (1, "rsquo")),
-    (r"""(\s)('|")(?=\w)""", (1, "lquote2")),
-    (rf"""({_SQ_CLOSE})('|")""", (1, "rquote2")),
-    (r"""("|')(?=\s|s\b|$)""", ("rquote1",)),
-    (r"""(.?)'""", (1, "lsquo")),
-    (r"""(.?)\"""", (1, "ldquo")),
+# kramdown's SQ_RULES (parser/kramdown/smart_quotes.rb), in order: (pattern, substitutions,
+# dot-all); an int adds that group as text. Ruby's ^ and $ always match at line ends (re.M);
+# only the last two rules are /m, Ruby's dot-all (re.S).
+_SQ_RULES = [(re.compile(p, _ASCII | re.M | (re.S if dotall else 0)), s) for p, s, dotall in (
+    (r"""("|')(?=[_*]{1,2}\S)""", ("lquote1",), False),
+    (rf"""("|')(?={_SQ_PUNCT}(?!\.\.)\B)""", ("rquote1",), False),
+    (r"""(\s?)"'(?=\w)""", (1, "ldquo", "lsquo"), False),
+    (r"""(\s?)'"(?=\w)""", (1, "lsquo", "ldquo"), False),
+    (r"""(\s?)'(?=\d\ds)""", (1, "rsquo"), False),
+    (r"""(\s)('|")(?=\w)""", (1, "lquote2"), False),
+    (rf"""({_SQ_CLOSE})('|")""", (1, "rquote2"), False),
+    (r"""("|')(?=\s|s\b|$)""", ("rquote1",), False),
+    (r"""(.?)'""", (1, "lsquo"), True),
+    (r"""(.?)\"""", (1, "ldquo"), True),
 )]
 _QUOTES = {"lsquo": "\u2018", "rsquo": "\u2019", "ldquo": "\u201c", "rdquo": "\u201d"}
 _SQ_SUBST = {("rquote1", '"'): "rdquo", ("rquote1", "'"): "rsquo", ("rquote2", '"'): "rdquo",
@@ -73,7 +75,9 @@ def _entity(match: re.Match) -> str:
     return match.group() if char in "&<>" else char
 
 
-def _smart_quote(src: str, pos: int, out: list[str]) -> int:
+def smart_quote(src: str, pos: int, out: list[str]) -> int:
+    """Apply the first of kramdown's smart-quote rules that matches at *pos* (a quote, or the
+    character before one); add the HTML to *out* and return where the match ended."""
     for pattern, substs in _SQ_RULES:
         match = pattern.match(src, pos)
         if match is None:
@@ -136,7 +140,7 @@ def _spans(src: str) -> str:
         out.append(_escape(src[pos:found.start()]))
         pos = found.start()
         if _SQ_START.match(src, pos):
-            pos = _smart_quote(src, pos, out)
+            pos = smart_quote(src, pos, out)
         elif (entity := _ENTITY.match(src, pos)) is not None:
             out.append(_entity(entity))
             pos = entity.end()
