@@ -127,38 +127,28 @@ def no_paths(reason: str, *roots: Path) -> bool:
 
 # --- the store folder goes away --------------------------------------------------------------
 
-def test_site_folder_removed_keeps_serving_then_recovers(service, site_dir, store, clock,
-                                                         tmp_path):
-    _, site, client = service
-    before = served(client, site.current.documents)
-    kept = tmp_path / "kept"
-    shutil.move(site_dir, kept)
-    assert not reload(site)
-    reason = "cannot read the site folder: site folder is missing"
-    assert_still_serving(client, before, reason)
-    assert no_paths(site.status.last_error, site_dir)
-    assert_degraded_once_stale(client, clock, reason)
-    shutil.move(kept, site_dir)
-    (store / "2024-12-04-four.md").write_text(post_text("Four", 4, "new"), encoding="utf-8")
-    assert_recovered(client, site, site_dir, clock)
-    assert client.get("/feeds/categories/new.rss").status_code == 200
-
-
-def test_posts_folder_removed_is_a_fault_not_an_empty_site(service, site_dir, store, clock,
-                                                           tmp_path):
+@pytest.mark.parametrize("gone, reason", [
+    ("site", "cannot read the site folder: site folder is missing"),
     # What an unmounted volume or a deploy that swaps _posts/ looks like for a moment: the
     # site folder is there, the posts folder is not. Publishing an empty site would 404
     # every category feed; feedsvc keeps the last good posts and says why.
+    ("posts", "no _posts folder left in the site folder; keeping the last good posts"),
+])
+def test_store_folder_removed_keeps_serving_then_recovers(gone, reason, service, site_dir,
+                                                          store, clock, tmp_path):
     _, site, client = service
+    folder = site_dir if gone == "site" else store
     before = served(client, site.current.documents)
     kept = tmp_path / "kept"
-    shutil.move(store, kept)
+    shutil.move(folder, kept)
     assert not reload(site)
-    reason = "no _posts folder left in the site folder; keeping the last good posts"
     assert_still_serving(client, before, reason)
+    assert no_paths(site.status.last_error, site_dir)
     assert_degraded_once_stale(client, clock, reason)
-    shutil.move(kept, store)
+    shutil.move(kept, folder)
+    (store / "2024-12-04-four.md").write_text(post_text("Four", 4, "new"), encoding="utf-8")
     assert_recovered(client, site, site_dir, clock)
+    assert client.get("/feeds/categories/new.rss").status_code == 200
 
 
 def test_emptied_posts_folder_is_an_edit_not_a_fault(service, store, clock):
