@@ -457,15 +457,6 @@ def compare_posts(site: str, jekyll: JekyllBuild, jfeed: Feed | None, ffeed: Fee
     return diffs
 
 
-def _ruby_s(value: Any) -> str:
-    """A JSON value from posts.json as Ruby's #to_s (and so Liquid) prints it."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _jekyll_link(jp: Mapping[str, Any]) -> str:
     # jekyll-feed writes `post.url | absolute_url`: url + baseurl + url, Addressable-normalised.
     return jp["absolute_url"]
@@ -479,12 +470,10 @@ def _liquid_truthy(value: Any) -> bool:
 def jekyll_summary(jp: Mapping[str, Any]) -> str | None:
     """jekyll-feed's summary for a post, from posts.json: `post.description | default: post.excerpt`,
     `strip_html | normalize_whitespace`, and no <summary> at all when that is empty."""
-    desc = (jp.get("data") or {}).get("description")
-    if _liquid_truthy(desc):
-        text = html_text(_ruby_s(desc))
-    else:
-        ex = jp.get("excerpt") or {}
-        text = html_text(ex.get("html") if ex.get("kind") == "generated" else _ruby_s(ex.get("source")))
+    if _liquid_truthy((jp.get("data") or {}).get("description")):
+        text = html_text(jp["description_s"])
+    else:   # a generated excerpt's output, or a front-matter excerpt's to_s ("" for none)
+        text = html_text((jp.get("excerpt") or {}).get("html") or "")
     return text or None
 
 
@@ -527,8 +516,8 @@ def _compare_post(site: str, rel: str, jp: Mapping[str, Any], je: FeedEntry | No
         diff("title", j_title, f_title, _text_hint(j_title, f_title))
 
     # Categories and tags as data (Jekyll's post.categories / post.tags, stringified)
-    j_cats = [_ruby_s(c) for c in (jp.get("categories") or [])]
-    j_tags = [_ruby_s(t) for t in (jp.get("tags") or [])]
+    j_cats = jp.get("categories") or []
+    j_tags = jp.get("tags") or []
     if j_cats != fe.categories:
         diff("categories", j_cats, fe.categories)
     if j_tags != fe.tags:

@@ -123,8 +123,10 @@ def post_record(doc, site)
     "slug" => data["slug"],
     "ext" => data["ext"],
     "output_ext" => (doc.output_ext rescue nil),
-    "categories" => plain(data["categories"]),
-    "tags" => plain(data["tags"]),
+    # As Liquid prints them (Ruby's to_s), so the comparison needs no Ruby emulation.
+    "categories" => data["categories"]&.map(&:to_s),
+    "tags" => data["tags"]&.map(&:to_s),
+    "description_s" => data["description"].to_s,
     "author" => plain(data["author"]),
     "draft" => doc.draft?,
     "excerpt_separator" => doc.excerpt_separator,
