@@ -105,6 +105,8 @@ def test_invalid_date_in_file_name(write_file, make_store):
     assert snapshot.errors[0].reason == "file name has an invalid date 2022-02-30"
 
 
+# --- which files are posts -------------------------------------------------------------------
+
 def test_file_without_front_matter_is_a_post_like_jekyll(write_file, make_store):
     # PostReader never checks for front matter: title from the slug, date from the name.
     write_file("_posts/2022-05-11-just-text.md", None, "just text\n")
@@ -140,6 +142,8 @@ def test_oversized_post_is_skipped(write_file, make_store):
     assert snapshot.errors == (ContentError("_posts/2022-05-11-big.md",
                                             "larger than max_post_bytes (1000 bytes)"),)
 
+
+# --- front matter fields ---------------------------------------------------------------------
 
 def test_seed_shaped_post(write_file, make_store):
     write_file("_posts/2022-05-11-shi-gong.md",
@@ -214,6 +218,8 @@ def test_html_post_is_not_markdown(write_file, only_post):
     write_file("_posts/2022-05-11-a.html")
     assert only_post().markdown is False
 
+
+# --- Jekyll's author, excerpt and defaults rules (tests/conformance checks them) -------------
 
 def test_authors_resolve_as_jekyll_feed_does(write_file, site_dir, write_config, make_store):
     (site_dir / "_data").mkdir()
