@@ -131,23 +131,6 @@ def test_failed_reload_raises_keeps_the_published_state_and_records_why(write_po
     assert (status.last_success, status.last_failure) == (succeeded, clock.now)
 
 
-def test_an_unexpected_error_is_recorded_without_its_details(write_post, make_site,
-                                                             monkeypatch, caplog):
-    write_post("one", title="One")
-    site = make_site()
-    before = site.reload()
-
-    def broken(*args: object) -> None:
-        raise RuntimeError("a bug in the builder")
-    monkeypatch.setattr(site.builder, "build", broken)
-    with caplog.at_level(logging.ERROR, logger="feedsvc.site"), \
-            pytest.raises(RuntimeError):
-        site.reload()
-    assert site.current is before
-    assert site.status.last_error == "internal error (RuntimeError); see the service log"
-    assert "reload failed unexpectedly" in caplog.text and "a bug in the builder" in caplog.text
-
-
 # --- try_reload: the step of every reload loop ---------------------------------------------
 
 def test_try_reload_returns_what_it_published_or_none_and_logs_why(write_post, make_site,
@@ -168,16 +151,22 @@ def test_try_reload_returns_what_it_published_or_none_and_logs_why(write_post, m
     assert [e.title for e in published_entries(site)] == ["One"]
 
 
-def test_try_reload_survives_an_unexpected_error(write_post, make_site, monkeypatch):
+def test_an_unexpected_error_is_recorded_without_its_details_and_try_reload_survives_it(
+        write_post, make_site, monkeypatch, caplog):
     write_post("one", title="One")
     site = make_site()
     before = site.reload()
 
     def broken(*args: object) -> None:
-        raise RuntimeError("a bug in the pages")
-    monkeypatch.setattr(site.pages, "build", broken)
-    assert site.try_reload() is None
-    assert site.current is before and site.status.failures == 1
+        raise RuntimeError("a bug in the builder")
+    monkeypatch.setattr(site.builder, "build", broken)
+    with caplog.at_level(logging.ERROR, logger="feedsvc.site"):
+        with pytest.raises(RuntimeError):
+            site.reload()
+        assert site.try_reload() is None
+    assert site.current is before and site.status.failures == 2
+    assert site.status.last_error == "internal error (RuntimeError); see the service log"
+    assert "reload failed unexpectedly" in caplog.text and "a bug in the builder" in caplog.text
 
 
 # --- the on_reload hook --------------------------------------------------------------------
