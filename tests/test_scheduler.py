@@ -1,4 +1,4 @@
-"""The scheduled reload: its job options, failures, future posts on time, minimal rebuilds.
+"""The scheduled reload: its job options, failures, future posts on time, which process runs it.
 
 Most tests call the job function and the due-time computation directly with the fixed clock;
 two start real APScheduler timers and wait for an event with a bound (never a timed assertion).
@@ -13,7 +13,6 @@ import threading
 import time
 import types
 
-import feedparser
 import pytest
 from flask import Flask
 
@@ -22,6 +21,7 @@ from feedsvc.errors import ContentError
 from feedsvc.scheduler import DUE_JOB, RELOAD_JOB, ReloadScheduler, attach
 from feedsvc.site import DUE_MARGIN, Site
 from feedsvc.dates import utc_now
+from tests.test_site import published_entries
 
 CST = dt.timezone(dt.timedelta(hours=8))
 WAIT = 30.0   # bound of every wait on a real timer (generous: CI machines get busy)
@@ -73,10 +73,6 @@ def scheduler_of():
         scheduler.shutdown()
 
 
-def published_entries(site: Site, path: str = "/feeds/all.atom") -> list:
-    return feedparser.parse(site.current.documents[path].body).entries
-
-
 # --- the job itself ----------------------------------------------------------------------
 
 def test_reload_job_runs_one_at_a_time_coalesced_and_never_dropped(clock, scheduler_of):
@@ -125,15 +121,6 @@ def test_shutdown_stops_the_thread_and_a_request_does_not_restart_it(clock, sche
 
 
 # --- future posts --------------------------------------------------------------------------
-
-def test_next_reload_at_is_the_next_due_post_plus_a_margin(clock):
-    due = clock.now + dt.timedelta(hours=1)
-    assert FakeSite(clock, due).next_reload_at() == due + DUE_MARGIN
-    assert FakeSite(clock, None).next_reload_at() is None
-    # Already due (the clock moved past it): reload right away, never at an instant passed.
-    late = FakeSite(clock, clock.now - dt.timedelta(seconds=5))
-    assert late.next_reload_at() == clock.now + DUE_MARGIN
-
 
 def near(instant: dt.datetime, expected: dt.datetime) -> bool:
     """Return whether a job's run time (taken from the real clock) is *expected*, give or take."""
@@ -209,7 +196,7 @@ def test_real_timer_publishes_a_post_due_in_a_second(site_dir, write_post, sched
     assert site.current.snapshot.next_due is None
 
 
-# --- the reload a scheduler calls: failures, minimal rebuilds -------------------------------
+# --- a failed reload: the old state stays, the job lives on --------------------------------
 
 def test_failing_reload_keeps_the_old_snapshot_and_reports_it(site_dir, write_post, clock,
                                                              scheduler_of, tmp_path):
@@ -230,49 +217,6 @@ def test_failing_reload_keeps_the_old_snapshot_and_reports_it(site_dir, write_po
     scheduler.run_reload()
     assert site.status.reloads == 2
     assert [e.title for e in published_entries(site)] == ["One"]
-
-
-def test_unchanged_reload_reads_no_file_and_builds_no_feed(site_dir, write_post, clock):
-    write_post("one", date="2024-12-31 08:00:00 +0800", categories="metro", tags="早高峰")
-    site = Site(load_settings({"site_dir": str(site_dir)}), clock)
-    first = site.reload()
-    reads, builds = site.store.reads, site.builder.builds
-    second = site.reload()
-    assert (site.store.reads, site.builder.builds) == (reads, builds)
-    assert {p: d.etag for p, d in second.documents.items()} == \
-        {p: d.etag for p, d in first.documents.items()}
-
-
-def test_only_feeds_touched_by_a_changed_post_are_rebuilt(site_dir, write_post, clock):
-    write_post("metro", date="2024-12-30 08:00:00 +0800", categories="metro", title="M")
-    write_post("sport", date="2024-12-31 08:00:00 +0800", categories="sports", title="S")
-    site = Site(load_settings({"site_dir": str(site_dir)}), clock)
-    first = site.reload()
-    builds = site.builder.builds
-    write_post("metro", date="2024-12-30 08:00:00 +0800", categories="metro", title="M2")
-    second = site.reload()
-    assert site.store.reads == 3
-    untouched = "/feeds/categories/sports.rss"
-    assert second.documents[untouched].body == first.documents[untouched].body
-    assert second.documents[untouched].etag == first.documents[untouched].etag
-    touched = "/feeds/categories/metro.rss"
-    assert second.documents[touched].etag != first.documents[touched].etag
-    # all + metro, three formats each, and their jekyll-feed paths; nothing of sports.
-    assert site.builder.builds - builds == 8
-
-
-def test_change_on_disk_is_served_over_http_after_reload(make_app, write_post):
-    write_post("one", date="2024-12-31 08:00:00 +0800", title="One")
-    app = make_app(auto_reload=False)
-    client = app.test_client()
-    before = client.get("/feeds/all.atom")
-    assert [e.title for e in feedparser.parse(before.data).entries] == ["One"]
-    write_post("two", date="2025-01-01 08:00:00 +0800", title="Two")
-    app.state.site.reload()
-    after = client.get("/feeds/all.atom")
-    assert after.status_code == 200
-    assert [e.title for e in feedparser.parse(after.data).entries] == ["Two", "One"]
-    assert after.headers["ETag"] != before.headers["ETag"]
 
 
 # --- which process runs a scheduler ---------------------------------------------------------

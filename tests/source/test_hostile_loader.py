@@ -1,17 +1,17 @@
 """Hostile files at the loader: every file is a post, a non-post, or a reported error."""
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from feedsvc.config import load_settings
 from feedsvc.errors import ContentError
 from feedsvc.source import ParseOptions, Post
 from feedsvc.source.posts import load_post
+from tests.support.profiles import examples
 
-NOW = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 REL = "_posts/2022-05-11-x.md"
 
 yaml_like = st.lists(st.one_of(
@@ -22,16 +22,23 @@ yaml_like = st.lists(st.one_of(
     st.text(max_size=12)), max_size=30).map("\n".join)
 
 
-def _options(site: Path) -> ParseOptions:
-    return ParseOptions.from_settings(load_settings(
-        {"site_dir": str(site), "url": "https://news.example.com", "timezone": "Asia/Shanghai"},
-        environ={}))
+@pytest.fixture
+def options(make_settings) -> ParseOptions:
+    """Return the parse options of the test's site (tests/conftest.py's ``site_dir``)."""
+    return ParseOptions.from_settings(make_settings())
 
 
-def _check(site: Path, data: bytes) -> None:
+@pytest.fixture
+def check(site_dir: Path, options: ParseOptions) -> Callable[[bytes], None]:
+    """Return a function writing *data* as a post file and checking how the loader takes it:
+    a post, a non-post, or a ContentError naming the file and why; nothing else escapes."""
+    return lambda data: _check(site_dir, options, data)
+
+
+def _check(site: Path, options: ParseOptions, data: bytes) -> None:
     (site / REL).write_bytes(data)
     try:
-        post, body = load_post(REL, _options(site))
+        post, body = load_post(REL, options)
     except ContentError as exc:
         assert exc.path == REL and exc.reason
         return
@@ -44,51 +51,40 @@ def _check(site: Path, data: bytes) -> None:
     assert isinstance(post.title, str) and post.title
 
 
-def _site(tmp_path_factory) -> Path:
-    site = tmp_path_factory.mktemp("hostile")
-    (site / "_posts").mkdir()
-    return site
-
-
-def test_arbitrary_bytes_never_escape(tmp_path_factory):
-    site = _site(tmp_path_factory)
-
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_arbitrary_bytes_never_escape(check):
+    @settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
     @given(st.binary(max_size=400))
-    def check(data):
-        _check(site, b"---\n" + data)
-        _check(site, data)
+    def check_bytes(data):
+        check(b"---\n" + data)
+        check(data)
 
-    check()
+    check_bytes()
 
 
-def test_yaml_like_front_matter_never_escapes(tmp_path_factory):
-    site = _site(tmp_path_factory)
-
-    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_yaml_like_front_matter_never_escapes(check):
+    @settings(max_examples=examples(400), suppress_health_check=[HealthCheck.too_slow])
     @given(yaml_like, st.text(max_size=50))
-    def check(front, body):
-        _check(site, f"---\n{front}\n---\n{body}".encode("utf-8", "surrogatepass"))
+    def check_front(front, body):
+        check(f"---\n{front}\n---\n{body}".encode("utf-8", "surrogatepass"))
 
-    check()
+    check_front()
 
 
-def test_python_tags_are_refused_not_executed(tmp_path_factory):
-    site = _site(tmp_path_factory)
-    (site / REL).write_text("---\ntitle: !!python/object/apply:os.system ['touch pwned']\n---\n")
+def test_python_tags_are_refused_not_executed(site_dir, options):
+    (site_dir / REL).write_text(
+        "---\ntitle: !!python/object/apply:os.system ['touch pwned']\n---\n")
     try:
-        load_post(REL, _options(site))
+        load_post(REL, options)
     except ContentError as exc:
         assert "could not determine a constructor" in exc.reason
     else:
         raise AssertionError("an unsafe YAML tag was accepted")
-    assert not (site / "pwned").exists()
+    assert not (site_dir / "pwned").exists()
 
 
-def test_billion_laughs_is_bounded(tmp_path_factory):
-    site = _site(tmp_path_factory)
+def test_billion_laughs_is_bounded(site_dir, options):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]" for i in range(1, 9)]
-    (site / REL).write_text("---\n" + "\n".join(lines) + "\ntitle: T\n---\nbody\n")
-    post, _ = load_post(REL, _options(site))   # aliases share objects: no blow-up
+    (site_dir / REL).write_text("---\n" + "\n".join(lines) + "\ntitle: T\n---\nbody\n")
+    post, _ = load_post(REL, options)   # aliases share objects: no blow-up
     assert post is not None and post.title == "T"
