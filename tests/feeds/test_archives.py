@@ -14,8 +14,8 @@ from lxml import etree
 
 from feedsvc.feeds.archives import ArchivePlanner, ArchiveUnavailable, render_page
 from feedsvc.site import Site
+from tests.feeds.news import ATOM
 
-ATOM = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
 LIMIT, SIZE = 3, 4          # feed_limit, archive_page_size of these tests
 
