@@ -2,7 +2,7 @@
 
 A build must be the same bytes whatever the process, and an incremental build exactly what a
 fresh one gives, rebuilding and rendering only what a change touched. The site is
-tests/feeds/news.py's, built by tests/feeds/conftest.py's fixtures.
+tests/feeds/conftest.py's news site.
 """
 from __future__ import annotations
 
