@@ -4,10 +4,8 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
@@ -15,19 +13,23 @@ import pytest
 
 from feedsvc import export as export_module
 from feedsvc.cli import main
-from feedsvc.config import load_settings
 from feedsvc.documents import make_document
 from feedsvc.export import ExportError, document_file, export, export_continuously
 from feedsvc.site import Site
+from tests.support.net import wait_until
+from tests.support.serve import PYTHON, started
 
-ROOT = Path(__file__).resolve().parent.parent
 WAIT = 15.0   # bound of every wait on another thread or process
 
 
-def site_of(site_dir: Path, clock) -> Site:
-    site = Site(load_settings({"site_dir": str(site_dir)}), clock)
-    site.reload()
-    return site
+@pytest.fixture
+def make_site(make_settings, clock) -> Callable[[], Site]:
+    """Return a function loading ``site_dir`` as written so far into a reloaded Site."""
+    def make_site() -> Site:
+        site = Site(make_settings(), clock)
+        site.reload()
+        return site
+    return make_site
 
 
 def tree(out: Path) -> dict[str, bytes]:
@@ -74,10 +76,10 @@ def test_unsafe_paths_have_no_file(path):
 
 # --- what an export writes -------------------------------------------------------------------
 
-def test_export_writes_every_document_and_its_gzip(site_dir, write_post, clock, tmp_path):
+def test_export_writes_every_document_and_its_gzip(make_site, write_post, tmp_path):
     write_post("one", date="2024-12-31 08:00:00 +0800", title="One",
                categories=["metro", "a/b", "../../etc"], tags=["东方网新闻", ".."])
-    site = site_of(site_dir, clock)
+    site = make_site()
     out = tmp_path / "public" / "site"
     result = export(site.current.documents, out)
     files = tree(out)
@@ -108,9 +110,9 @@ def test_export_writes_every_document_and_its_gzip(site_dir, write_post, clock, 
     assert [e.title for e in entries] == ["One"]
 
 
-def test_unchanged_documents_export_nothing(site_dir, write_post, clock, tmp_path):
+def test_unchanged_documents_export_nothing(make_site, write_post, tmp_path):
     write_post("one", date="2024-12-31 08:00:00 +0800")
-    site = site_of(site_dir, clock)
+    site = make_site()
     out = tmp_path / "export" / "site"
     first = export(site.current.documents, out)
     again = export(site.reload().documents, out)
@@ -119,11 +121,11 @@ def test_unchanged_documents_export_nothing(site_dir, write_post, clock, tmp_pat
     assert builds(out) == [first.build.name]
 
 
-def test_changed_export_keeps_unchanged_files_and_the_previous_build(site_dir, write_post,
-                                                                    clock, tmp_path):
+def test_changed_export_keeps_unchanged_files_and_the_previous_build(make_site, write_post,
+                                                                     tmp_path):
     write_post("metro", date="2024-12-30 08:00:00 +0800", categories="metro", title="M")
     write_post("sport", date="2024-12-31 08:00:00 +0800", categories="sports", title="S")
-    site = site_of(site_dir, clock)
+    site = make_site()
     out = tmp_path / "export" / "site"
     first = export(site.current.documents, out)
     sports, metro = "feeds/categories/sports.rss", "feeds/categories/metro.rss"
@@ -145,9 +147,9 @@ def test_changed_export_keeps_unchanged_files_and_the_previous_build(site_dir, w
     assert not first.build.exists()
 
 
-def test_out_that_is_not_an_export_is_left_alone(site_dir, write_post, clock, tmp_path):
+def test_out_that_is_not_an_export_is_left_alone(make_site, write_post, tmp_path):
     write_post("one", date="2024-12-31 08:00:00 +0800")
-    site = site_of(site_dir, clock)
+    site = make_site()
     out = tmp_path / "export" / "site"
     out.mkdir(parents=True)
     (out / "keep.txt").write_text("mine")
@@ -179,9 +181,9 @@ def fill_disk(monkeypatch):
     return fill_disk
 
 
-def test_disk_full_keeps_the_old_export(site_dir, write_post, clock, tmp_path, fill_disk):
+def test_disk_full_keeps_the_old_export(make_site, write_post, tmp_path, fill_disk):
     write_post("one", date="2024-12-31 08:00:00 +0800", title="One")
-    site = site_of(site_dir, clock)
+    site = make_site()
     out = tmp_path / "export" / "site"
     first = export(site.current.documents, out)
     old = tree(out)
@@ -263,14 +265,6 @@ def test_reader_never_sees_a_missing_or_partial_file(tmp_path):
 
 # --- --watch ------------------------------------------------------------------------------------
 
-def wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting {WAIT} s for {what}")
-        time.sleep(0.02)
-
-
 def titles(out: Path) -> list[str]:
     try:
         data = (out / "feeds" / "all.atom").read_bytes()
@@ -279,9 +273,9 @@ def titles(out: Path) -> list[str]:
     return [e.title for e in feedparser.parse(data).entries]
 
 
-def test_export_continuously_exports_changes_and_only_changes(site_dir, write_post, clock, tmp_path):
+def test_export_continuously_exports_changes_and_only_changes(make_site, write_post, tmp_path):
     write_post("one", date="2024-12-31 08:00:00 +0800", title="One")
-    site = site_of(site_dir, clock)
+    site = make_site()
     out = tmp_path / "export" / "site"
     export(site.current.documents, out)
     stop = threading.Event()
@@ -289,10 +283,10 @@ def test_export_continuously_exports_changes_and_only_changes(site_dir, write_po
     watcher.start()
     try:
         write_post("two", date="2025-01-01 08:00:00 +0800", title="Two")
-        wait_for(lambda: titles(out) == ["Two", "One"], "the new post in the export")
+        wait_until(lambda: titles(out) == ["Two", "One"], "the new post in the export", WAIT)
         build, builds_made = os.path.realpath(out), site.builder.builds
         reloads = site.status.reloads
-        wait_for(lambda: site.status.reloads >= reloads + 5, "five more reloads")
+        wait_until(lambda: site.status.reloads >= reloads + 5, "five more reloads", WAIT)
         assert os.path.realpath(out) == build     # nothing changed: no new build
         assert site.builder.builds == builds_made
     finally:
@@ -303,19 +297,19 @@ def test_export_continuously_exports_changes_and_only_changes(site_dir, write_po
 
 def test_build_watch_stops_cleanly_on_sigterm(site_dir, write_post, tmp_path):
     write_post("one", date="2024-12-31 08:00:00 +0800", title="One")
-    out = tmp_path / "export" / "site"
-    command = [sys.executable, "-m", "feedsvc.cli", "build", "--site", str(site_dir),
+    out, log = tmp_path / "export" / "site", tmp_path / "build.log"
+    command = [PYTHON, "-m", "feedsvc.cli", "build", "--site", str(site_dir),
                "--out", str(out), "--watch", "--interval", "1"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    try:
-        wait_for(lambda: titles(out) == ["One"], "the first export")
+    with started(command, log) as process:
+        def alive() -> bool:
+            return process.poll() is None
+
+        def why() -> str:
+            return "\n" + log.read_text(errors="replace")
+        wait_until(lambda: titles(out) == ["One"], "the first export", WAIT, alive, why)
         write_post("two", date="2025-01-01 08:00:00 +0800", title="Two")
-        wait_for(lambda: titles(out) == ["Two", "One"], "the watched change")
+        wait_until(lambda: titles(out) == ["Two", "One"], "the watched change", WAIT, alive,
+                   why)
         process.send_signal(signal.SIGTERM)
         assert process.wait(WAIT) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert b"Traceback" not in process.stderr.read()
+    assert b"Traceback" not in log.read_bytes()

@@ -8,8 +8,8 @@ import feedparser
 import pytest
 
 from feedsvc.cli import main
+from tests.conftest import SITE_URL as SITE
 
-SITE = "https://news.example.com"
 COUNT = 15
 
 

@@ -1,28 +1,47 @@
 """The HTML pages and the OPML: content, escaping, absolute links, zones, incremental builds."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from lxml import etree, html
 
-from feedsvc.config import load_settings
-from feedsvc.feeds import FeedBuilder
+from feedsvc.config import Settings
+from feedsvc.documents import Document
+from feedsvc.feeds import FeedBuilder, FeedSet
 from feedsvc.pages import PageBuilder
-from feedsvc.source import Store
+from feedsvc.source import Snapshot, Store
 from feedsvc.urls import OPML_PATH, page_path
 
-from tests.conftest import NOW
+
+class Pipeline:
+    """A site's store, feed builder and page builder, kept across reloads."""
+
+    def __init__(self, settings: Settings, clock: Callable) -> None:
+        self.settings = settings
+        self.store = Store.from_settings(settings, clock=clock)
+        self.feeds = FeedBuilder.from_settings(settings)
+        self.pages = PageBuilder(settings)
+        self.snapshot: Snapshot | None = None
+        self.feed_set: FeedSet | None = None
+
+    def build(self) -> dict[str, Document]:
+        """Reload the store, build the feeds, then the pages; return the pages."""
+        self.snapshot = self.store.reload()
+        self.feed_set = self.feeds.build(self.snapshot, self.store)
+        return self.pages.build(self.snapshot, self.feed_set)
 
 
-def build(site_dir, **overrides):
-    """Return (settings, store, feed builder, page builder) for *site_dir*."""
-    settings = load_settings({"site_dir": str(site_dir), **overrides}, environ={})
-    store = Store.from_settings(settings, clock=lambda: NOW)
-    return settings, store, FeedBuilder.from_settings(settings), PageBuilder(settings)
+@pytest.fixture
+def pipeline(make_settings, clock) -> Callable[..., Pipeline]:
+    """Return a factory of the pipeline of ``site_dir``; keyword arguments override settings."""
+    return lambda **overrides: Pipeline(make_settings(**overrides), clock)
 
 
-def pages_of(site_dir, **overrides):
-    settings, store, feeds, pages = build(site_dir, **overrides)
-    snapshot = store.reload()
-    return pages.build(snapshot, feeds.build(snapshot, store))
+@pytest.fixture
+def pages_of(pipeline) -> Callable[..., dict[str, Document]]:
+    """Return a function building the pages of ``site_dir`` once, from scratch."""
+    return lambda **overrides: pipeline(**overrides).build()
 
 
 def links(document):
@@ -30,18 +49,18 @@ def links(document):
     return [e.get("href") for e in tree.iter() if e.get("href") is not None]
 
 
-def test_every_page_key_is_a_decoded_path(write_post, site_dir):
+def test_every_page_key_is_a_decoded_path(write_post, pages_of):
     write_post("a", title="A", categories=["a/b", "metro"], tags=["东方网新闻"])
-    pages = pages_of(site_dir)
+    pages = pages_of()
     assert sorted(pages) == ["/", "/feeds.opml", "/feeds/categories/a/b",
                              "/feeds/categories/metro", "/feeds/tags/东方网新闻"]
     assert all(d.content_type == "text/html; charset=utf-8"
                for p, d in pages.items() if p != OPML_PATH)
 
 
-def test_every_link_is_absolute_from_public_url(write_post, site_dir):
+def test_every_link_is_absolute_from_public_url(write_post, pages_of):
     write_post("a", title="A", categories=["metro"], tags=["夜间 经济"])
-    pages = pages_of(site_dir, public_url="https://feeds.example.org/svc")
+    pages = pages_of(public_url="https://feeds.example.org/svc")
     for path, document in pages.items():
         if path == OPML_PATH:
             continue
@@ -61,10 +80,10 @@ def test_every_link_is_absolute_from_public_url(write_post, site_dir):
         "https://feeds.example.org/svc/feeds/tags/%E5%A4%9C%E9%97%B4%20%E7%BB%8F%E6%B5%8E"]
 
 
-def test_everything_is_escaped(write_post, site_dir):
+def test_everything_is_escaped(write_post, pages_of):
     write_post("x", title='<script>alert("t")</script>1 < 2 <svg onload=z>',
                categories=["<img src=x onerror=y>"], tags=['"><svg onload=z>'])
-    pages = pages_of(site_dir)
+    pages = pages_of()
     for path, document in pages.items():
         text = document.body.decode()
         assert "<script>" not in text and "<img" not in text and "<svg" not in text, path
@@ -74,12 +93,12 @@ def test_everything_is_escaped(write_post, site_dir):
     assert tree.findtext(".//article/h3/a") == "1 < 2"
 
 
-def test_feed_page_shows_newest_entries_with_summaries_in_site_zone(write_post, site_dir):
+def test_feed_page_shows_newest_entries_with_summaries_in_site_zone(write_post, pages_of):
     write_post("old", title="Old", date="2022-05-10 23:30:00 +0000", categories="metro",
                body="<p>First summary.</p>\n")
     write_post("new", title="New", date="2022-05-11 17:16:04 +0800", categories="metro",
                body="<p>Second summary.</p>\n")
-    pages = pages_of(site_dir, timezone="America/New_York")
+    pages = pages_of(timezone="America/New_York")
     tree = html.fromstring(pages["/feeds/categories/metro"].body)
     assert [a.text for a in tree.xpath("//article/h3/a")] == ["New", "Old"]
     assert tree.xpath("//article//time/@datetime") == ["2022-05-11T05:16:04-04:00",
@@ -96,11 +115,11 @@ def test_feed_page_shows_newest_entries_with_summaries_in_site_zone(write_post, 
     assert tree.xpath("//section[@id='subscribe']//input/@value") == subscribe
 
 
-def test_index_lists_categories_and_tags_with_counts(write_post, site_dir):
+def test_index_lists_categories_and_tags_with_counts(write_post, pages_of):
     write_post("a", title="A", date="2022-05-11 10:00:00 +0800", categories=["metro", "news"])
     write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="metro",
                tags="东方网新闻")
-    tree = html.fromstring(pages_of(site_dir)["/"].body)
+    tree = html.fromstring(pages_of()["/"].body)
     rows = [(li.findtext("a"), li.findtext("span[@class='count']"))
             for li in tree.xpath("//section[@id='categories']//li")]
     assert rows == [("metro", "2 posts"), ("news", "1 post")]
@@ -109,8 +128,8 @@ def test_index_lists_categories_and_tags_with_counts(write_post, site_dir):
     assert tree.findtext(".//title") == "东方网 Test News · feeds"
 
 
-def test_empty_site_still_has_an_index_and_opml(site_dir):
-    pages = pages_of(site_dir, lang="")
+def test_empty_site_still_has_an_index_and_opml(pages_of):
+    pages = pages_of(lang="")
     assert sorted(pages) == ["/", "/feeds.opml"]
     tree = html.fromstring(pages["/"].body)
     assert tree.get("lang") == "en"
@@ -119,9 +138,9 @@ def test_empty_site_still_has_an_index_and_opml(site_dir):
     assert etree.fromstring(pages["/feeds.opml"].body).get("version") == "2.0"
 
 
-def test_opml_is_valid_xml_even_with_control_characters(write_post, site_dir):
+def test_opml_is_valid_xml_even_with_control_characters(write_post, pages_of):
     write_post("a", title="A", categories=["bell\x07name"])
-    opml = pages_of(site_dir)["/feeds.opml"]
+    opml = pages_of()["/feeds.opml"]
     root = etree.fromstring(opml.body)
     outlines = root.xpath("//outline[@xmlUrl]")
     assert [o.get("xmlUrl") for o in outlines] == [
@@ -131,44 +150,37 @@ def test_opml_is_valid_xml_even_with_control_characters(write_post, site_dir):
     assert root.findtext("head/dateModified") == "Wed, 11 May 2022 17:16:04 +0800"
 
 
-def test_unchanged_reload_renders_nothing(write_post, site_dir):
+def test_unchanged_reload_renders_nothing(write_post, pipeline):
     write_post("a", title="A", categories="metro", tags="t1")
     write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="news", tags="t2")
-    settings, store, feeds, pages = build(site_dir)
-    snapshot = store.reload()
-    first = pages.build(snapshot, feeds.build(snapshot, store))
-    assert pages.rendered == 6   # index, OPML, 2 categories, 2 tags
-    snapshot = store.reload()
-    second = pages.build(snapshot, feeds.build(snapshot, store))
-    assert pages.rendered == 6
+    site = pipeline()
+    first = site.build()
+    assert site.pages.rendered == 6   # index, OPML, 2 categories, 2 tags
+    second = site.build()
+    assert site.pages.rendered == 6
     assert all(second[p] is first[p] for p in first)
 
 
-def test_a_new_post_rerenders_only_the_pages_it_shows_on(write_post, site_dir):
+def test_a_new_post_rerenders_only_the_pages_it_shows_on(write_post, pipeline):
     write_post("a", title="A", categories="metro", tags="t1")
     write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="news", tags="t2")
-    settings, store, feeds, pages = build(site_dir)
-    snapshot = store.reload()
-    first = pages.build(snapshot, feeds.build(snapshot, store))
+    site = pipeline()
+    first = site.build()
     write_post("c", title="C", date="2022-05-13 10:00:00 +0800", categories="news")
-    snapshot = store.reload()
-    second = pages.build(snapshot, feeds.build(snapshot, store))
+    second = site.build()
     changed = sorted(p for p in first if second[p] is not first[p])
     assert changed == ["/", "/feeds.opml", page_path("category", "news", encoded=False)]
-    assert pages.rendered == 6 + 3
+    assert site.pages.rendered == 6 + 3
 
 
-def test_incremental_pages_have_the_bytes_of_a_fresh_build(write_post, site_dir):
+def test_incremental_pages_have_the_bytes_of_a_fresh_build(write_post, pipeline):
     write_post("a", title="A", categories="metro", tags="t1")
     write_post("b", title="B", date="2022-05-12 10:00:00 +0800", categories="news", tags="t1")
-    settings, store, feeds, pages = build(site_dir)
-    snapshot = store.reload()
-    pages.build(snapshot, feeds.build(snapshot, store))
+    site = pipeline()
+    site.build()
     write_post("b", title="B edited", date="2022-05-12 10:00:00 +0800", categories="metro")
     write_post("c", title="C", date="2022-05-13 10:00:00 +0800", categories="news")
-    snapshot = store.reload()
-    feed_set = feeds.build(snapshot, store)
-    incremental = pages.build(snapshot, feed_set)
-    fresh = PageBuilder(settings).build(snapshot, feed_set)
-    assert 0 < pages.rendered - 6 < len(fresh)   # some pages were reused, some rendered
+    incremental = site.build()
+    fresh = PageBuilder(site.settings).build(site.snapshot, site.feed_set)
+    assert 0 < site.pages.rendered - 6 < len(fresh)   # some pages were reused, some rendered
     assert {p: d.body for p, d in incremental.items()} == {p: d.body for p, d in fresh.items()}

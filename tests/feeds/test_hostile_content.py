@@ -31,6 +31,7 @@ import feedsvc.source.frontmatter
 from feedsvc.config import load_settings
 from feedsvc.feeds.content import clean_text, collapse
 from feedsvc.site import Site
+from tests.support.profiles import examples
 
 LOADERS = {"libyaml": getattr(yaml, "CSafeLoader", yaml.SafeLoader), "pure": yaml.SafeLoader}
 NASTY = (
@@ -176,7 +177,7 @@ def check_site(site: Site, files: list[str]) -> None:
 
 
 @pytest.mark.parametrize("loader", sorted(LOADERS))
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=examples(30),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(site_title=hostile, drawn=st.lists(posts(), min_size=1, max_size=3))
 def test_hostile_text_keeps_every_feed_well_formed(loader, site_title, drawn):
