@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from feedsvc.documents import make_document
 from feedsvc.web.archives import IMMUTABLE, PageCache
+from tests.web.wsgi import call
 
 SITE = "https://news.example.com"
 LIMIT, SIZE = 3, 4
@@ -218,16 +219,6 @@ def test_the_page_cache_keeps_the_most_recently_used_pages_within_its_bytes():
         assert get(key) is pages[key]
     assert rendered == ["/p0", "/p1", "/p2", "/p3", "/p1"]   # p1 was the least recently used
     assert cache.bytes <= 3 * size and len(cache) == 3 and cache.evictions == 2
-
-
-def call(wsgi, path: str, method: str = "GET", headers: dict[str, str] | None = None):
-    """Call a WSGI app once; return (status line, header list, body)."""
-    from werkzeug.test import EnvironBuilder
-    environ = EnvironBuilder(path=path, method=method, headers=headers or {}).get_environ()
-    started = []
-    body = b"".join(wsgi(environ, lambda status, headers, exc_info=None: started.append(
-        (status, list(headers)))))
-    return started[0][0], started[0][1], body
 
 
 def test_the_fast_path_answers_a_kept_page_as_flask_does_and_nothing_else(

@@ -11,25 +11,16 @@ import time
 from unittest import mock
 
 import pytest
-from werkzeug.test import EnvironBuilder
 
 from feedsvc.config import load_settings
 from feedsvc.publisher import HubPublisher, changed_topics
 from feedsvc.site import Site
 from tests.support.net import free_port, wait_until
 from tests.support.websub import ScriptedServer
+from tests.web.wsgi import call
 
 SITE = "https://news.example.com"
 HUBS = ["https://hub.example/", "http://127.0.0.1:9/hub"]
-
-
-def call(wsgi, path: str, headers: dict[str, str] | None = None):
-    """Call a WSGI app once; return (status line, header list, body)."""
-    environ = EnvironBuilder(path=path, headers=headers or {}).get_environ()
-    started = []
-    body = b"".join(wsgi(environ, lambda status, headers, exc_info=None: started.append(
-        (status, list(headers)))))
-    return started[0][0], started[0][1], body
 
 
 def post(write_post, slug: str, day: int, category: str = "metro", tags=("早高峰",)) -> None:
@@ -63,8 +54,8 @@ def test_feeds_carry_hub_and_self_link_headers_alike_on_both_paths(site_posts, m
                                    .replace("%20", " ")).etag
     for headers in ({}, {"Accept-Encoding": "gzip"}, {"If-None-Match": etag}):
         with mock.patch.object(fast, "fallback", side_effect=AssertionError("fell back")):
-            got = call(fast, path, headers)
-        assert got == call(fast.fallback, path, headers)
+            got = call(fast, path, headers=headers)
+        assert got == call(fast.fallback, path, headers=headers)
         assert links(got[1]) == [f'<{hub}>; rel="hub"' for hub in HUBS] + \
             [f'<{topic}>; rel="self"'], headers
 

@@ -15,39 +15,17 @@ from werkzeug.test import EnvironBuilder
 from feedsvc.web import fastpath as web_fastpath
 from feedsvc.web import http as web_http
 from feedsvc.web import views as web_views
+from tests.web.wsgi import call
 
 GMT_PAST = "Sat, 01 Jan 2000 00:00:00 GMT"
 GMT_FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
 
 
 @pytest.fixture
-def app(write_post, make_app):
-    write_post("one", title="One", date="2022-05-11 17:16:04 +0800",
-               categories=["news", "a/b"], tags=["东方网新闻", "with space"])
-    write_post("two", title="Two", date="2022-05-12 08:00:00 +0800", categories=["news"])
-    return make_app()
-
-
-@pytest.fixture
-def fast(app):
-    assert isinstance(app.wsgi_app, web_fastpath.DocumentFastPath)
-    return app.wsgi_app
-
-
-def call(wsgi, path: str, method: str = "GET", headers: dict[str, str] | None = None):
-    """Call a WSGI app once; return (status line, header list, body)."""
-    environ = EnvironBuilder(path="/" + path.lstrip("/"), method=method,
-                             headers=headers or {}).get_environ()
-    if path.startswith("//"):   # the builder would read "//x/y" as host x
-        environ["PATH_INFO"] = path
-    started = []
-    result = wsgi(environ, lambda status, headers, exc_info=None: started.append(
-        (status, list(headers))))
-    try:
-        body = b"".join(result)
-    finally:
-        getattr(result, "close", lambda: None)()
-    return started[0][0], started[0][1], body
+def fast(news):
+    """Return the news app's fast path (tests/web/conftest.py); Flask is its ``fallback``."""
+    assert isinstance(news.wsgi_app, web_fastpath.DocumentFastPath)
+    return news.wsgi_app
 
 
 def request_counts(app) -> dict[tuple[str, str], float]:
@@ -65,7 +43,7 @@ def requests_of(site) -> list[tuple[str, str, dict[str, str]]]:
     for path in ("/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json", "/feed.xml",
                  "/feeds/categories/a%2Fb.atom",
                  "/feeds/tags/%E4%B8%9C%E6%96%B9%E7%BD%91%E6%96%B0%E9%97%BB.rss",
-                 "/feeds/tags/with%20space.json", "/", "/feeds/categories/news",
+                 "/feeds/tags/with%20space.json", "/", "/feeds/categories/dongfangwang",
                  "/feeds.opml", "/feeds/all.rss?utm_source=x", "//feeds/all.rss"):
         for method in ("GET", "HEAD"):
             for headers in ({}, {"Accept-Encoding": "gzip, deflate"},
@@ -85,8 +63,8 @@ def requests_of(site) -> list[tuple[str, str, dict[str, str]]]:
     return requests
 
 
-def test_fast_path_answers_documents_with_the_bytes_of_the_flask_view(app, fast):
-    site = app.state.site
+def test_fast_path_answers_documents_with_the_bytes_of_the_flask_view(news, fast):
+    site = news.state.site
     statuses = set()
     for path, method, headers in requests_of(site):
         with mock.patch.object(fast, "fallback", side_effect=AssertionError("fell back")):
@@ -104,30 +82,30 @@ def test_fast_path_answers_documents_with_the_bytes_of_the_flask_view(app, fast)
     ("/feeds/all.rss", "OPTIONS", "204 NO CONTENT"),
     ("/feeds/" + "x" * 3000, "GET", "414 REQUEST URI TOO LONG"),
 ])
-def test_everything_else_goes_to_flask(app, fast, path, method, status):
+def test_everything_else_goes_to_flask(news, fast, path, method, status):
     with mock.patch.object(fast, "fallback", wraps=fast.fallback) as flask:
         got = call(fast, path, method)
     assert flask.call_count == 1
     assert got[0] == status
 
 
-def test_fast_path_counts_requests_as_flask_does(app, fast):
-    site = app.state.site
+def test_fast_path_counts_requests_as_flask_does(news, fast):
+    site = news.state.site
     for path, method, headers in requests_of(site):
-        before = request_counts(app)
+        before = request_counts(news)
         call(fast, path, method, headers)
-        by_fast = {k: v - before.get(k, 0) for k, v in request_counts(app).items()}
-        before = request_counts(app)
+        by_fast = {k: v - before.get(k, 0) for k, v in request_counts(news).items()}
+        before = request_counts(news)
         call(fast.fallback, path, method, headers)
-        by_flask = {k: v - before.get(k, 0) for k, v in request_counts(app).items()}
+        by_flask = {k: v - before.get(k, 0) for k, v in request_counts(news).items()}
         assert {k: v for k, v in by_fast.items() if v} == \
             {k: v for k, v in by_flask.items() if v}, (path, method, headers)
-    counts = request_counts(app)
+    counts = request_counts(news)
     assert {("feed", "200"), ("feed", "304"), ("feed", "412"), ("page", "200"),
             ("opml", "200")} <= set(counts)
 
 
-def test_an_empty_path_is_the_index_never_a_redirect_built_from_host(app, fast):
+def test_an_empty_path_is_the_index_never_a_redirect_built_from_host(news, fast):
     # "GET http://evil.example HTTP/1.1" reaches the app with an empty path; Werkzeug would
     # answer 308 with Location: http://evil.example/ (from the forged Host).
     environ = EnvironBuilder(path="/", headers={"Host": "evil.example"}).get_environ()
@@ -137,27 +115,21 @@ def test_an_empty_path_is_the_index_never_a_redirect_built_from_host(app, fast):
                          started.append((status, dict(headers)))))
     [(status, headers)] = started
     assert status == "200 OK" and "Location" not in headers
-    assert body == app.state.site.document("/").body
+    assert body == news.state.site.document("/").body
 
 
-def test_before_the_first_load_flask_answers_503(write_post, make_app, monkeypatch):
-    write_post("good", title="Good", categories="news")
-
-    def vanished(*args):
-        raise FileNotFoundError(2, "No such file or directory")
-    monkeypatch.setattr("feedsvc.source.store.find_post_files", vanished)
-    app = make_app()
-    assert call(app, "/feeds/all.rss")[0] == "503 SERVICE UNAVAILABLE"
+def test_before_the_first_load_flask_answers_503(unloaded):
+    assert call(unloaded, "/feeds/all.rss")[0] == "503 SERVICE UNAVAILABLE"
 
 
-def test_a_bug_on_the_fast_path_is_a_plain_500_from_flask(app, monkeypatch):
+def test_a_bug_on_the_fast_path_is_a_plain_500_from_flask(news, monkeypatch):
     def broken(*args):
         raise RuntimeError("bug")
     monkeypatch.setattr(web_http, "evaluate_preconditions", broken)
-    status, headers, body = call(app, "/feeds/all.rss")
+    status, headers, body = call(news, "/feeds/all.rss")
     assert status == "500 INTERNAL SERVER ERROR"
     assert body == b"Internal error.\n"
-    assert request_counts(app)[("feed", "500")] == 1   # as the Flask view counts it
+    assert request_counts(news)[("feed", "500")] == 1   # as the Flask view counts it
 
 
 def test_fast_path_starts_the_reload_scheduler_lazily(make_app, write_post):
