@@ -4,14 +4,12 @@ The hub tests need ``Flask-WebSub`` and ``celery`` (docs/aggregators.md); withou
 are skipped and the rest still run. Flask-WebSub runs its Celery tasks eagerly here, so a hub
 answers a publish ping only after it has fetched the topic and delivered it: once the notifier
 is idle (``flush``), every delivery it caused has arrived, and no test has to sleep.
+Everything runs in this process; the lock's take-over from a killed child process is in
+tests/e2e/test_websub_e2e.py.
 """
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -247,32 +245,6 @@ def test_backoff_is_exponential_capped_with_jitter():
     assert [low._backoff(k, None) for k in (1, 2, 3, 6, 100)] == [0.5, 1.0, 2.0, 15.0, 15.0]
     assert [high._backoff(k, None) for k in (1, 2, 3, 6, 100)] == [1.0, 2.0, 4.0, 30.0, 30.0]
     assert low._backoff(1, 10.0) == 10.0 and low._backoff(1, 999.0) == 30.0
-
-
-def test_a_standby_takes_over_when_the_holding_process_dies(tmp_path, closing):
-    locks = tmp_path / "locks"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sys, time
-        from feedsvc.websub import HubNotifier
-        n = HubNotifier([], lock_dir={str(locks)!r})
-        print(n.role, flush=True)
-        time.sleep(60)
-        """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "sender"
-        with ScriptedServer([204]) as hub:
-            n = closing([hub.url], lock_dir=locks, lock_retry_interval=0.05)
-            n.notify(["https://news.example.com/feeds/all.atom"])
-            assert n.role == "standby" and not n.flush(0.2) and hub.requests == []
-            holder.send_signal(signal.SIGKILL)
-            holder.wait(5)
-            wait_until(lambda: n.role == "sender", "n to become the sender", 5)
-            assert n.flush(10) and len(hub.requests) == 1
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait(5)
-        holder.stdout.close()
 
 
 def test_a_standby_forgets_topics_older_than_its_window(tmp_path, closing):

@@ -7,34 +7,32 @@
    middleware in front of the hub records every publish ping.
 2. ``feedsvc build --watch``: the hub is told once the new export is in place, and fetches
    it from a static file server (which adds the Link headers, as nginx would be told to).
+3. HubNotifier's host lock: a standby in this process takes over once the child process
+   holding the lock is killed.
 """
 from __future__ import annotations
 
 import collections
 import functools
 import io
-import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
-import sys
+import textwrap
 import threading
 import time
 import urllib.parse
-import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import feedparser
 import pytest
 
-from feedsvc.config import SAMPLE_SITE
-from tests.support.net import free_port, wait_until
-from tests.support.websub import LOOPBACK, Subscriber, make_hub_app
+from feedsvc.websub import HubNotifier
+from tests.support.net import fetch, free_port, listening, wait_until
+from tests.support.serve import PYTHON, child_env, log_tail, serve_command, spawn, stop
+from tests.support.websub import LOOPBACK, ScriptedServer, Subscriber, make_hub_app
 
-ROOT = Path(__file__).resolve().parents[2]
 INTERVAL = 1
 START_LIMIT = 20.0
 TAG = "%E6%97%A9%E9%AB%98%E5%B3%B0"   # 早高峰
@@ -94,61 +92,32 @@ def hub(tmp_path):
         thread.join(5)
 
 
-@pytest.fixture
-def site(tmp_path) -> Path:
-    copy = tmp_path / "site"
-    shutil.copytree(SAMPLE_SITE, copy)
-    return copy
-
-
 def start(command: list[str], log: Path, **env: str) -> subprocess.Popen:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    environment.update(env, FEEDSVC_RELOAD_INTERVAL=str(INTERVAL),
-                       PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                                os.environ.get("PYTHONPATH")])))
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "feedsvc.cli", *command], cwd=ROOT,
-                                env=environment, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=out)
+    """Start *command* (a feedsvc one) reloading every INTERVAL s, with FEEDSVC_* *env*."""
+    return spawn(command, log, child_env(FEEDSVC_RELOAD_INTERVAL=str(INTERVAL), **env))
 
 
-def stop(process: subprocess.Popen) -> int:
-    process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
+def up_or_exited(process: subprocess.Popen, log: Path, ready, what: str) -> None:
+    """Wait (bounded) for ``ready()``; fail quoting the log if *process* exits first."""
+    wait_until(ready, what, START_LIMIT, alive=lambda: process.poll() is None,
+               why=lambda: ":\n" + log_tail(log))
 
 
-def get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read()
-
-
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection((LOOPBACK, port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
-def test_two_workers_tell_the_hub_of_each_changed_topic_once(hub, site, tmp_path):
-    port, log = free_port(), tmp_path / "serve.log"
+def test_two_workers_tell_the_hub_of_each_changed_topic_once(hub, sample_site, tmp_path):
+    port, log, site = free_port(), tmp_path / "serve.log", sample_site
     base = f"http://{LOOPBACK}:{port}"
-    process = start(["serve", "--site", str(site), "--workers", "2", "--port", str(port)], log,
+    process = start(serve_command(port, "--site", str(site), "--workers", "2"), log,
                     FEEDSVC_WEBSUB_HUBS=hub.url, FEEDSVC_PUBLIC_URL=base)
     try:
-        wait_until(lambda: process.poll() is not None or listening(port), "feedsvc serve to listen", START_LIMIT)
-        assert process.poll() is None, log.read_text()
+        up_or_exited(process, log, lambda: listening(port), "feedsvc serve to listen")
         time.sleep(INTERVAL + 1)     # each worker's first scheduled reload makes its notifier
         topic = f"{base}/feeds/categories/metro.atom"
         with Subscriber() as subscriber:
             subscriber.subscribe(hub.url, topic)
             new_post(site, "Pushed 推送")
             expected = changed_topics(base)
-            wait_until(lambda: set(hub.counts()) >= expected, "a ping for every topic", INTERVAL * 3 + 10)
+            wait_until(lambda: set(hub.counts()) >= expected, "a ping for every topic",
+                       INTERVAL * 3 + 10)
             # Both workers have seen the change by now; wait as long again for a second ping.
             time.sleep(2 * INTERVAL + 2)
             assert hub.counts() == collections.Counter(expected)
@@ -156,13 +125,13 @@ def test_two_workers_tell_the_hub_of_each_changed_topic_once(hub, site, tmp_path
         assert len(deliveries) == 1
         entries = feedparser.parse(deliveries[0].content).entries
         assert entries[0].title == "Pushed 推送"      # the hub fetched the new bytes
-        metrics = get(f"{base}/metrics").decode()
+        metrics = fetch(f"{base}/metrics")[2].decode()
         assert re.search(r"^feedsvc_websub_sender 1\.0$", metrics, re.MULTILINE), metrics
         sent = re.search(r'^feedsvc_websub_pings_total\{hub="[^"]+",outcome="sent"\} (\S+)$',
                          metrics, re.MULTILINE)
         assert sent and float(sent.group(1)) == len(expected)
     finally:
-        stop(process)
+        stop(process, grace=15)
     assert "Traceback" not in log.read_text()
 
 
@@ -182,32 +151,60 @@ class LinkingFiles(SimpleHTTPRequestHandler):
         pass
 
 
-def test_build_watch_tells_the_hub_once_the_new_export_is_in_place(hub, site, tmp_path):
-    out, log = tmp_path / "out", tmp_path / "build.log"
+def test_build_watch_tells_the_hub_once_the_new_export_is_in_place(hub, sample_site,
+                                                                   tmp_path):
+    out, log, site = tmp_path / "out", tmp_path / "build.log", sample_site
     handler = type("Handler", (LinkingFiles,), {"hub_url": hub.url})
     files = ThreadingHTTPServer((LOOPBACK, 0), functools.partial(handler, directory=str(out)))
     handler.base = f"http://{LOOPBACK}:{files.server_address[1]}"
     thread = threading.Thread(target=files.serve_forever, args=(0.02,), daemon=True)
     thread.start()
-    process = start(["build", "--site", str(site), "--out", str(out), "--watch",
-                     "--interval", str(INTERVAL)], log,
+    process = start([PYTHON, "-m", "feedsvc.cli", "build", "--site", str(site), "--out",
+                     str(out), "--watch", "--interval", str(INTERVAL)], log,
                     FEEDSVC_WEBSUB_HUBS=hub.url, FEEDSVC_PUBLIC_URL=handler.base)
     try:
-        wait_until(lambda: process.poll() is not None or (out / "feeds" / "all.atom").exists(), "the first export", START_LIMIT)
-        assert process.poll() is None, log.read_text()
+        up_or_exited(process, log, (out / "feeds" / "all.atom").exists, "the first export")
         topic = f"{handler.base}/feeds/categories/metro.atom"
         with Subscriber() as subscriber:
             subscriber.subscribe(hub.url, topic)
             new_post(site, "Exported 导出")
             [delivery] = subscriber.wait_for_deliveries(1, timeout=INTERVAL * 3 + 10)
         assert feedparser.parse(delivery.content).entries[0].title == "Exported 导出"
-        wait_until(lambda: set(hub.counts()) >= changed_topics(handler.base), "a ping for every changed topic", 10)
-        assert stop(process) == 0
+        wait_until(lambda: set(hub.counts()) >= changed_topics(handler.base),
+                   "a ping for every changed topic", 10)
+        assert stop(process, grace=15) == 0
     finally:
-        if process.poll() is None:
-            stop(process)
+        stop(process, grace=15)
         files.shutdown()
         files.server_close()
         thread.join(5)
     assert hub.counts() == collections.Counter(changed_topics(handler.base))
     assert "Traceback" not in log.read_text()
+
+
+def test_a_standby_takes_over_when_the_holding_process_dies(tmp_path):
+    locks = tmp_path / "locks"
+    holder = subprocess.Popen([PYTHON, "-c", textwrap.dedent(f"""
+        import sys, time
+        from feedsvc.websub import HubNotifier
+        n = HubNotifier([], lock_dir={str(locks)!r})
+        print(n.role, flush=True)
+        time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True, env=child_env())
+    try:
+        assert holder.stdout.readline().strip() == "sender"
+        with ScriptedServer([204]) as hub:
+            n = HubNotifier([hub.url], lock_dir=locks, lock_retry_interval=0.05,
+                            backoff_base=0.001, backoff_max=0.01, timeout=5.0)
+            try:
+                n.notify(["https://news.example.com/feeds/all.atom"])
+                assert n.role == "standby" and not n.flush(0.2) and hub.requests == []
+                holder.send_signal(signal.SIGKILL)
+                holder.wait(5)
+                wait_until(lambda: n.role == "sender", "n to become the sender", 5)
+                assert n.flush(10) and len(hub.requests) == 1
+            finally:
+                n.close()
+    finally:
+        stop(holder)
+        holder.stdout.close()

@@ -3,6 +3,7 @@
 - ``net``: a free loopback port, a GET that treats any status as an answer, waiting for a URL.
 - ``serve``: starting ``feedsvc serve`` (or any child) from this checkout, waiting for it to
   answer, and stopping it within a bounded time.
+- ``nginx``: finding Debian's nginx, writing its config, running it in the foreground.
 - ``procs``: what Linux's ``/proc`` says of a process: its children, memory, CPU time, and
   which process holds a connection's server end.
 - ``urls``: many distinct unknown request targets.

@@ -31,21 +31,30 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def stop(process: subprocess.Popen, grace: float = STOP_LIMIT) -> None:
-    """Stop a child we started: SIGTERM, then SIGKILL after *grace* seconds.
+def log_tail(log: Path, chars: int = 3000) -> str:
+    """Return the end of a child's *log* for an error message (empty if there is none)."""
+    try:
+        return log.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+def stop(process: subprocess.Popen, grace: float = STOP_LIMIT) -> int:
+    """Stop a child we started: SIGTERM, then SIGKILL after *grace* seconds; return its code.
 
     A child started in a session of its own (``start_new_session=True``) is signalled with
-    its whole process group, so nothing it started outlives it.
+    its whole process group, so nothing it started outlives it. A child already gone is
+    only reaped.
     """
     if process.poll() is not None:
-        return
+        return process.returncode
     group = _own_group(process.pid)
     _signal(process, group, signal.SIGTERM)
     try:
-        process.wait(grace)
+        return process.wait(grace)
     except subprocess.TimeoutExpired:
         _signal(process, group, signal.SIGKILL)
-        process.wait()
+        return process.wait()
 
 
 def _own_group(pid: int) -> bool:
@@ -65,13 +74,20 @@ def _signal(process: subprocess.Popen, group: bool, signum: int) -> None:
         pass
 
 
+def spawn(command: Sequence[str], log: Path, env: dict[str, str] | None = None,
+          cwd: Path = ROOT, **popen: object) -> subprocess.Popen:
+    """Start *command* in *cwd* with its output in *log*; the caller stops it (:func:`stop`)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(list(command), cwd=cwd, env=env or child_env(),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out, **popen)
+
+
 @contextlib.contextmanager
 def started(command: Sequence[str], log: Path, env: dict[str, str] | None = None,
-            grace: float = STOP_LIMIT, **popen: object) -> Iterator[subprocess.Popen]:
-    """Run *command* from the checkout with its output in *log*; stop it on leaving."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(list(command), cwd=ROOT, env=env or child_env(),
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=out, **popen)
+            grace: float = STOP_LIMIT, cwd: Path = ROOT,
+            **popen: object) -> Iterator[subprocess.Popen]:
+    """Run *command* in *cwd* (the checkout) with its output in *log*; stop it on leaving."""
+    process = spawn(command, log, env, cwd, **popen)
     try:
         yield process
     finally:
@@ -97,7 +113,7 @@ class Server:
 def wait_until_up(server: Server, limit: float = START_LIMIT) -> float:
     """Wait until *server* answers ``/healthz`` with 200; return the seconds it took."""
     def why() -> str:
-        return ":\n" + server.log.read_text(errors="replace")[-3000:]
+        return ":\n" + log_tail(server.log)
     return wait_for(server.base + "/healthz", limit, lambda: server.process.poll() is None, why)
 
 
@@ -109,7 +125,20 @@ def serving(log: Path, *flags: str, env: dict[str, str] | None = None,
     Wait at most *limit* seconds for it to answer; give it *grace* seconds to stop.
     """
     port = free_port()
-    with started(serve_command(port, *flags), log, env, grace) as process:
+    with answering(serve_command(port, *flags), port, log, env, limit, grace) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def answering(command: Sequence[str], port: int, log: Path, env: dict[str, str] | None = None,
+              limit: float = START_LIMIT, grace: float = STOP_LIMIT,
+              **popen: object) -> Iterator[Server]:
+    """Run any *command* that serves feedsvc on 127.0.0.1:*port* (plain ``gunicorn``, an
+    installed ``feedsvc``, a script); yield it once ``/healthz`` is 200, stop it on leaving.
+
+    *popen* goes to :func:`started` (``cwd=``, ``start_new_session=True``).
+    """
+    with started(command, log, env, grace, **popen) as process:
         server = Server(f"http://127.0.0.1:{port}", port, process, log)
         wait_until_up(server, limit)
         yield server

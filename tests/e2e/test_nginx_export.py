@@ -1,27 +1,24 @@
 """`feedsvc build --out` served by a real nginx with config/nginx-export.conf: the service's bytes.
 
 Needs Debian's `nginx` binary (.ci/run installs it); without it this test fails, it is not
-skipped. nginx runs in the foreground on 127.0.0.1 with its pid, logs and temp files in tmp_path.
+skipped. nginx runs in the foreground on 127.0.0.1 with its pid, logs and temp files in tmp_path
+(tests/support/nginx.py).
 """
 from __future__ import annotations
 
 import http.client
-import os
-import shutil
-import socket
-import subprocess
-import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from feedsvc import create_app
 from feedsvc.cli import main
-from feedsvc.config import SAMPLE_SITE
 from feedsvc.urls import encode_name, FORMATS, INDEX_PATH, OPML_PATH, feed_path, page_path
+from tests.support.net import free_port
+from tests.support.nginx import export_config, nginx_running, write_config
 
-ROOT = Path(__file__).resolve().parent.parent
-CONF = ROOT / "config" / "nginx-export.conf"
 WAIT = 10.0
 # Awkward names on top of the sample site: a '/', a '.', a name ending in .html, Chinese.
 AWKWARD_POST = """\
@@ -38,69 +35,16 @@ tags: [".", "a.html", "早 高峰"]
 NOT_EXPORTED = {"/feeds/tags/."}
 
 
-def find_nginx() -> str:
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if found is None:
-        pytest.fail("nginx is not installed: this test serves the static export with a real "
-                    "nginx. Install it (Debian: apt-get install nginx; .ci/run does).")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def nginx_config(root: Path, port: int, work: Path) -> str:
-    """Return a whole nginx.conf around the shipped server block, for a test run."""
-    server = CONF.read_text(encoding="utf-8")
-    assert "listen 80;" in server and "root /srv/feedsvc/site;" in server
-    server = server.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    server = server.replace("root /srv/feedsvc/site;", f"root {root};")
-    temp = " ".join(f"{name}_temp_path {work / name};"
-                    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    # As root, nginx's workers would run as nobody, who cannot enter pytest's tmp folders.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return (f"daemon off;\n{user}worker_processes 1;\npid {work / 'nginx.pid'};\n"
-            f"error_log {work / 'error.log'} warn;\nevents {{ worker_connections 64; }}\n"
-            f"http {{\n access_log off;\n {temp}\n{server}\n}}\n")
-
-
 @pytest.fixture
-def nginx(tmp_path):
-    """Return a starter of nginx serving a folder; stop it after the test."""
-    binary = find_nginx()
-    processes: list[subprocess.Popen] = []
-
-    def start(root: Path) -> int:
-        work = tmp_path / "nginx"
-        work.mkdir()
-        port = free_port()
-        conf = work / "nginx.conf"
-        conf.write_text(nginx_config(root, port, work), encoding="utf-8")
-        process = subprocess.Popen([binary, "-p", str(work), "-c", str(conf), "-e", "stderr"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        processes.append(process)
-        deadline = time.monotonic() + WAIT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"nginx exited: {process.stderr.read().decode(errors='replace')}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return port
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"nginx did not listen on {port} within {WAIT} s")
-                time.sleep(0.05)
-    yield start
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def nginx(tmp_path: Path) -> Iterator[Callable[[Path], int]]:
+    """Return a starter of nginx serving a folder (on a port it returns); stop it after."""
+    with ExitStack() as running:
+        def start(root: Path) -> int:
+            work, port = tmp_path / "nginx", free_port()
+            conf = write_config(work, export_config(root, port, work))
+            running.enter_context(nginx_running(conf, work, port))
+            return port
+        yield start
 
 
 def every_url(snapshot) -> dict[str, str]:
@@ -124,9 +68,9 @@ def fetch(connection: http.client.HTTPConnection, url: str, **headers: str):
     return response.status, response.getheaders(), response.read()
 
 
-def test_nginx_serves_the_export_with_the_services_bytes_and_types(tmp_path, nginx):
-    site_dir = tmp_path / "site"
-    shutil.copytree(SAMPLE_SITE, site_dir)
+def test_nginx_serves_the_export_with_the_services_bytes_and_types(tmp_path, sample_site,
+                                                                    nginx):
+    site_dir = sample_site
     (site_dir / "_posts" / "2024-03-01-awkward.md").write_text(AWKWARD_POST, encoding="utf-8")
     out = tmp_path / "public" / "feeds"
     assert main(["build", "--site", str(site_dir), "--out", str(out)]) == 0

@@ -8,14 +8,14 @@ to the source tree.
 from __future__ import annotations
 
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
 
 from feedsvc import __version__, create_app
-from tests.test_serve_e2e import ROOT, fetch, free_port, stop_serve, wait_until_up
+from tests.support.net import fetch, free_port
+from tests.support.serve import PYTHON, ROOT, answering
 
 PATHS = ("/feeds/all.atom", "/feeds/all.rss", "/feeds/all.json", "/feed.xml", "/feeds.opml",
          "/", "/feeds/categories/metro.rss")
@@ -27,7 +27,7 @@ def installed(tmp_path_factory) -> Path:
     """Build the wheel and install it into a new venv in a folder outside the checkout."""
     where = tmp_path_factory.mktemp("wheel")
     assert ROOT not in where.parents
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+    subprocess.run([PYTHON, "-m", "pip", "wheel", "--no-deps",
                     "-q", "-w", str(where / "dist"), str(ROOT)], check=True, timeout=300)
     [wheel] = (where / "dist").glob("feedsvc-*.whl")
     assert wheel.name.startswith(f"feedsvc-{__version__}-")
@@ -51,16 +51,9 @@ def checkout_bytes() -> dict[str, bytes]:
 
 def served_bytes(command: list[str], where: Path, port: int) -> dict[str, bytes]:
     log = where / f"{Path(command[0]).name}-{port}.log"
-    with log.open("wb") as out:   # from a folder outside the checkout
-        process = subprocess.Popen(command, cwd=where, env=outside_env(where),
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                   start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(process, base, log)
-        return {path: fetch(base + path)[2] for path in PATHS}
-    finally:
-        stop_serve(process)
+    with answering(command, port, log, outside_env(where), cwd=where,   # outside the checkout
+                   start_new_session=True) as running:
+        return {path: fetch(running.base + path)[2] for path in PATHS}
 
 
 def test_installed_wheel_reports_its_version(installed):

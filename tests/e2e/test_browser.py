@@ -13,7 +13,8 @@ import pytest
 from lxml import html
 from werkzeug.serving import make_server
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.serve import ROOT
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

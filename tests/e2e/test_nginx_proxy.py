@@ -2,18 +2,16 @@
 real `feedsvc serve` (docs/deploy.md).
 
 Needs Debian's `nginx` binary (.ci/run installs it); without it these tests fail, they are not
-skipped. nginx runs in the foreground on 127.0.0.1 with everything it writes in tmp_path.
-Every wait is a polling loop with a deadline.
+skipped. nginx runs in the foreground on 127.0.0.1 with everything it writes in tmp_path
+(tests/support/nginx.py). Every wait is a polling loop with a deadline. The command's flags
+and its documentation, which need no process, are tested in tests/test_cli.py.
 """
 from __future__ import annotations
 
 import datetime as dt
 import gzip
 import http.client
-import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,13 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.cli import main
-from feedsvc.config import SAMPLE_SITE
 from feedsvc.nginx import UNCACHED_PATHS, render_nginx_config
-from tests.test_nginx_export import find_nginx
-from tests.test_serve_e2e import free_port, stop_serve, wait_until_up
+from tests.support.net import free_port
+from tests.support.nginx import check_config, start_nginx, write_config
+from tests.support.serve import child_env, serving, stop
 
-ROOT = Path(__file__).resolve().parent.parent
 WAIT = 10.0
 # Documents of every kind: feeds in the three formats, a category feed, a Chinese tag feed,
 # a jekyll-feed path, an HTML page and the OPML list.
@@ -76,66 +72,12 @@ def get(port: int, path: str, headers: dict[str, str] | None = None) -> Reply:
         connection.close()
 
 
-def start_feedsvc(tmp_path: Path, site: Path, **settings: str) -> tuple[subprocess.Popen, int]:
-    """Start ``feedsvc serve --workers 1`` on *site* with FEEDSVC_* *settings*."""
+def proxy_nginx(work: Path, upstream_port: int) -> tuple[subprocess.Popen, int]:
+    """Write ``feedsvc nginx-config --full`` into *work*, run nginx with it; return it, port."""
     port = free_port()
-    log = tmp_path / "feedsvc.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update({f"FEEDSVC_{key.upper()}": value for key, value in settings.items()})
-    with log.open("ab") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "feedsvc.cli", "serve", "--site", str(site), "--port",
-             str(port), "--workers", "1"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=stderr, stderr=stderr)
-    try:
-        wait_until_up(process, f"http://127.0.0.1:{port}", log)
-    except BaseException:
-        stop_serve(process)
-        raise
-    return process, port
-
-
-def nginx_command(work: Path) -> list[str]:
-    """Return the command running the --full config in *work* in the foreground."""
-    # As root, nginx's workers would run as nobody, who cannot enter pytest's tmp folders.
-    globals_ = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    return [find_nginx(), "-p", str(work), "-c", str(work / "nginx.conf"), "-e", "stderr",
-            "-g", globals_]
-
-
-def start_nginx(work: Path, upstream_port: int) -> tuple[subprocess.Popen, int]:
-    """Write ``feedsvc nginx-config --full`` into *work* and run nginx with it."""
-    port = free_port()
-    work.mkdir(parents=True, exist_ok=True)
-    config = render_nginx_config(f"127.0.0.1:{upstream_port}", f"127.0.0.1:{port}",
-                                 str(work), "_", True)
-    (work / "nginx.conf").write_text(config, encoding="utf-8")
-    log = (work / "stderr.log").open("wb")
-    process = subprocess.Popen(nginx_command(work), stdin=subprocess.DEVNULL,
-                               stdout=log, stderr=log)
-    log.close()
-    deadline = time.monotonic() + WAIT
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"nginx exited: {(work / 'stderr.log').read_text(errors='replace')}")
-        try:
-            get(port, "/healthz")
-            return process, port
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_nginx(process)
-                pytest.fail(f"nginx did not answer on {port} within {WAIT} s")
-            time.sleep(0.05)
-
-
-def stop_nginx(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(WAIT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    conf = write_config(work, render_nginx_config(f"127.0.0.1:{upstream_port}",
+                                                  f"127.0.0.1:{port}", str(work), "_", True))
+    return start_nginx(conf, work, port), port
 
 
 @dataclass
@@ -150,45 +92,32 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path, request) -> Iterator[Stack]:
+def stack(tmp_path, sample_site, request) -> Iterator[Stack]:
     """feedsvc serve on a copy of the sample site, nginx --full in front of it.
 
     ``@pytest.mark.parametrize("stack", [{"cache_max_age": "2"}], indirect=True)`` sets
     FEEDSVC_* settings; the default is feedsvc's own (max-age 300, no reload in the test).
     """
     settings = dict(getattr(request, "param", None) or {"auto_reload": "false"})
-    site = tmp_path / "site"
-    shutil.copytree(SAMPLE_SITE, site)
-    feedsvc, direct = start_feedsvc(tmp_path, site, **settings)
-    work = tmp_path / "nginx"
-    try:
-        nginx, proxy = start_nginx(work, direct)
-    except BaseException:
-        stop_serve(feedsvc)
-        raise
-    stack = Stack(site, feedsvc, direct, nginx, proxy, work, settings)
-    try:
-        yield stack
-    finally:
-        stop_nginx(stack.nginx)
-        if feedsvc.poll() is None:
-            stop_serve(feedsvc)
+    env = child_env(**{f"FEEDSVC_{key.upper()}": value for key, value in settings.items()})
+    with serving(tmp_path / "feedsvc.log", "--site", str(sample_site), "--workers", "1",
+                 env=env) as feedsvc:
+        work = tmp_path / "nginx"
+        nginx, proxy = proxy_nginx(work, feedsvc.port)
+        stack = Stack(sample_site, feedsvc.process, feedsvc.port, nginx, proxy, work, settings)
+        try:
+            yield stack
+        finally:
+            stop(stack.nginx)   # the one running now: a test may have started another
 
 
 # --- the generated config is valid nginx ----------------------------------------------------
-
-def nginx_test(conf: Path, work: Path) -> subprocess.CompletedProcess:
-    command = [find_nginx(), "-t", "-p", str(work), "-c", str(conf), "-e", "stderr"]
-    if os.geteuid() == 0:
-        command += ["-g", "user root;"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=WAIT)
-
 
 def test_nginx_t_accepts_the_full_config(tmp_path):
     conf = tmp_path / "nginx.conf"
     conf.write_text(render_nginx_config("127.0.0.1:8000", "127.0.0.1:8080", str(tmp_path),
                                         "feeds.example.com", True), encoding="utf-8")
-    result = nginx_test(conf, tmp_path)
+    result = check_config(conf, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
 
@@ -205,7 +134,7 @@ def test_nginx_t_accepts_the_parts_inside_an_http_block(tmp_path):
     conf = tmp_path / "nginx.conf"
     conf.write_text(f"pid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\n"
                     f"events {{}}\nhttp {{\n{temp}{parts}}}\n", encoding="utf-8")
-    result = nginx_test(conf, tmp_path)
+    result = check_config(conf, tmp_path)
     assert result.returncode == 0, result.stderr
 
 
@@ -336,7 +265,7 @@ def test_with_feedsvc_stopped_nginx_serves_the_stale_feeds(stack):
         for encoding in ("identity", "gzip"):
             stored[url, encoding] = get(stack.proxy, url, {"Accept-Encoding": encoding})
             assert stored[url, encoding].status == 200
-    stop_serve(stack.feedsvc)
+    stop(stack.feedsvc)
     # Wait out the entries' freshness (max-age 2 s, +1 s for nginx's whole-second clock).
     expired = time.monotonic() + int(stack.settings["cache_max_age"]) + 1.5
     while time.monotonic() < expired:
@@ -354,60 +283,9 @@ def test_with_feedsvc_stopped_nginx_serves_the_stale_feeds(stack):
     assert get(stack.proxy, "/feeds/all.json").status == 502
     # The cache is on disk: a new nginx on the same --cache-dir still has every copy
     # (nginx opens the files of a cache it has not indexed yet).
-    stop_nginx(stack.nginx)
-    stack.nginx, stack.proxy = start_nginx(stack.work, stack.direct)
+    stop(stack.nginx)
+    stack.nginx, stack.proxy = proxy_nginx(stack.work, stack.direct)
     for (url, encoding), before in stored.items():
         reply = get(stack.proxy, url, {"Accept-Encoding": encoding})
         assert (reply.status, reply.headers["x-cache-status"]) == (200, "STALE"), url
         assert reply.body == before.body
-
-
-# --- the command ------------------------------------------------------------------------------
-
-def test_defaults_and_flags(capsys):
-    assert main(["nginx-config"]) == 0
-    out = capsys.readouterr().out
-    assert out == render_nginx_config("127.0.0.1:8000", "8080", "/var/cache/nginx/feedsvc",
-                                      "_", False)
-    assert "server 127.0.0.1:8000;" in out and "listen 8080;" in out
-    assert "proxy_cache_path /var/cache/nginx/feedsvc " in out and "server_name _;" in out
-    assert "http-level part" in out and "events" not in out
-    assert main(["nginx-config", "--upstream", "[::1]:9000", "--listen", "80",
-                 "--cache-dir", "/srv/nginx/", "--server-name", "feeds.example.com", "--full"]) == 0
-    out = capsys.readouterr().out
-    for line in ("server [::1]:9000;", "listen 80;", "server_name feeds.example.com;",
-                 "proxy_cache_path /srv/nginx/cache ", "pid /srv/nginx/nginx.pid;",
-                 "proxy_temp_path /srv/nginx/proxy_temp;", "events {", "http {"):
-        assert line in out, line
-
-
-@pytest.mark.parametrize("flag, value", [
-    ("--upstream", "127.0.0.1"), ("--upstream", "127.0.0.1:0"), ("--upstream", "a b:80"),
-    ("--upstream", "host:80; include /etc/passwd"), ("--upstream", "[zz]:80"),
-    ("--listen", "http"), ("--listen", "70000"), ("--listen", "example.com:80"),
-    ("--cache-dir", "relative/dir"), ("--cache-dir", "/var/cache/a b"),
-    ("--cache-dir", "/var/cache/x;"), ("--cache-dir", "/var/../etc"),
-    ("--server-name", "a;b"), ("--server-name", ""),
-])
-def test_a_bad_flag_exits_2_naming_it(flag, value, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["nginx-config", flag, value])
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert f"argument {flag}:" in err
-    with pytest.raises(ValueError, match=flag):
-        render_nginx_config(**{"upstream": "127.0.0.1:8000", "listen": "8080",
-                               "cache_dir": "/tmp/c", "server_name": "_", "full": False,
-                               flag[2:].replace("-", "_"): value})
-
-
-def test_deploy_doc_explains_every_directive_of_the_config():
-    doc = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
-    config = render_nginx_config("127.0.0.1:8000", "8080", "/var/cache/nginx/feedsvc", "_",
-                                 True)
-    directives = {line.split()[0] for line in config.splitlines()
-                  if line.strip() and not line.lstrip().startswith(("#", "}", '"', "'"))
-                  and not line.startswith(" " * 17)}   # continuation lines
-    directives -= {"default"}   # a map's default entry, not a directive
-    missing = sorted(d for d in directives if f"`{d}" not in doc and f"{d} " not in doc)
-    assert missing == []
