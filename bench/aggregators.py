@@ -2,8 +2,8 @@
 """Figures for aggregators (docs/aggregators.md): WebSub latency, archive pages, memory.
 
     python -m bench.aggregators                     # every part, the sizes below
-    python bench/aggregators.py --parts ping --repeats 9
-    python bench/aggregators.py --parts http,memory --memory-posts 100000
+    python -m bench.aggregators --parts ping --repeats 9
+    python -m bench.aggregators --parts http,memory --memory-posts 100000
 
 - ``ping``: ``feedsvc serve --workers W`` (W = 1 and 2) with ``FEEDSVC_RELOAD_INTERVAL=1``
   and a recording hub (a stdlib HTTP server answering 204 to every publish ping). A new post
@@ -20,9 +20,9 @@
   document to the oldest page, every page rendered), RSS after the walk and the peak. The
   same child without archives for comparison.
 
-Stores are generated with bench/make_store.py into a temporary folder outside the repository
-and removed afterwards. Linux only (/proc). Self-contained: it imports nothing from bench/ or
-tests/, only feedsvc in the children it starts.
+Stores are generated with ``python -m bench.make_store`` into a temporary folder outside the
+repository and removed afterwards. Linux only (/proc). feedsvc runs only in the children it
+starts, which are started, waited for and stopped with ``tests.support``.
 """
 from __future__ import annotations
 
@@ -35,15 +35,12 @@ import platform
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -51,18 +48,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-MAKE_STORE = ROOT / "bench" / "make_store.py"
+from tests.support.net import fetch, free_port, wait_for
+from tests.support.serve import PYTHON, ROOT, child_env, serve_command, started
+
 LOOPBACK = "127.0.0.1"
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
 
 def machine() -> dict[str, Any]:
     model = ""
@@ -91,61 +83,28 @@ def load_average() -> str:
 
 @contextlib.contextmanager
 def generated_store(posts: int) -> Iterator[Path]:
-    """A store of *posts* posts from bench/make_store.py, in /tmp, removed afterwards."""
+    """A store of *posts* posts from bench.make_store, in /tmp, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="feedsvc-agg-store-"))
     try:
-        subprocess.run([sys.executable, str(MAKE_STORE), str(posts), str(folder / "site")],
-                       check=True, capture_output=True, timeout=1800)
+        subprocess.run([PYTHON, "-m", "bench.make_store", str(posts), str(folder / "site")],
+                       cwd=ROOT, env=child_env(), check=True, capture_output=True, timeout=1800)
         yield folder / "site"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def child_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(settings)
-    return env
 
 
 @contextlib.contextmanager
 def serving(site: Path, workers: int, log: Path, **settings: str) -> Iterator[str]:
     """Run ``feedsvc serve`` on a free port until the block ends; yield its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "feedsvc.cli", "serve", "--site", str(site),
-               "--workers", str(workers), "--port", str(port), "--no-access-log"]
     base = f"http://{LOOPBACK}:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out,
-                                   stdin=subprocess.DEVNULL,
-                                   env=child_env(FEEDSVC_PUBLIC_URL=base, **settings))
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"feedsvc serve exited:\n{log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError):
-                if get(base + "/readyz")[0] == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("feedsvc serve did not get ready")
-            time.sleep(0.2)
+    command = serve_command(port, "--site", str(site), "--workers", str(workers),
+                            "--no-access-log")
+    env = child_env(FEEDSVC_PUBLIC_URL=base, **settings)
+    with started(command, log, env, grace=30) as process:
+        wait_for(base + "/readyz", 300, lambda: process.poll() is None,
+                 lambda: ":\n" + log.read_text(errors="replace")[-2000:])
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
 
 
 def write_post(site: Path, n: int) -> None:
@@ -153,7 +112,7 @@ def write_post(site: Path, n: int) -> None:
     path = site / "_posts" / f"2024-06-{1 + n % 28:02d}-aggregator-bench-{n}.md"
     path.write_text(f'---\ntitle: "推送测试 {n}"\ndate: 2024-06-{1 + n % 28:02d} '
                     f"{n % 24:02d}:00:00 +0800\ncategories: keji\ntags: [AI]\n---\n"
-                    "<p>Written by bench/aggregators.py.</p>\n", encoding="utf-8")
+                    "<p>Written by bench.aggregators.</p>\n", encoding="utf-8")
 
 
 # --- ping: new file -> the hub's publish request ------------------------------------------
@@ -279,12 +238,12 @@ def archive_vs_current(site: Path, page_size: int, seconds: int, rounds: int, lo
                        ) -> dict[str, Any]:
     with serving(site, 2, log, FEEDSVC_ARCHIVES="true",
                  FEEDSVC_ARCHIVE_PAGE_SIZE=str(page_size)) as base:
-        status, body = get(base + "/feeds/all.atom")
+        body = fetch(base + "/feeds/all.atom", timeout=30)[2]
         oldest = base + "/feeds/archive/all/0.atom"     # the stable URL redirects to it
         request = urllib.request.urlopen(oldest, timeout=60)
         page_url, page = request.geturl(), request.read()
         for _ in range(20):    # new connections: both workers render it and keep it
-            get(page_url)
+            fetch(page_url, timeout=30)
         figures: dict[str, list[float]] = {"archive": [], "current": []}
         for _ in range(rounds):
             figures["archive"].append(requests_per_second(page_url, seconds, 32))
@@ -341,7 +300,7 @@ print(json.dumps(result))
 def memory(site: Path) -> list[dict[str, Any]]:
     results = []
     for archives in ("off", "on"):
-        done = subprocess.run([sys.executable, "-c", WALK, str(site), archives], cwd=ROOT,
+        done = subprocess.run([PYTHON, "-c", WALK, str(site), archives], cwd=ROOT,
                               env=child_env(), capture_output=True, text=True, timeout=7200)
         if done.returncode != 0:
             raise RuntimeError(f"memory child failed:\n{done.stderr[-3000:]}")
@@ -352,7 +311,8 @@ def memory(site: Path) -> list[dict[str, Any]]:
 # --- the command ----------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.aggregators",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", default="ping,http,memory")
     parser.add_argument("--ping-posts", type=int, default=1000)
     parser.add_argument("--http-posts", type=int, default=10000)
@@ -365,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write every figure here")
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
-    report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    report: dict[str, Any] = {"machine": machine(),
+                              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                               "load_before": load_average()}
     print(f"machine: {report['machine']}\nload average before: {report['load_before']}",
           flush=True)

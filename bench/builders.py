@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from procs import BenchError, Finished, median, run
+from bench.procs import BenchError, Finished, median, run
 
 
 def tool_version(tool: str) -> str | None:

@@ -19,12 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from procs import PYTHON, ROOT, BenchError, child_env, fetch, free_port, median, run, stop, wait_for
+from bench.procs import PYTHON, ROOT, BenchError, median, run, wait_up
+from tests.support.net import fetch, free_port
+from tests.support.serve import child_env, serve_command, started
 
 FEED = "/feeds/all.atom"
 FRESH_LIMIT = 60   # seconds an edit may take to be served with reload_interval = 1
 NGINX_CONF = """\
-daemon off;
 worker_processes {workers};
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
@@ -84,48 +85,49 @@ def feedsvc_server(site: Path, workers: int, timeout: float, flags: list[str] | 
     if missing:
         raise BenchError(f"'feedsvc serve' has no {', '.join(missing)} in this checkout")
     port = free_port()
-    cmd = [PYTHON, "-m", "feedsvc.cli", "serve", "--site", str(site), "--port", str(port),
-           "--workers", str(workers), *flags]
-    if "--host" in options:
-        cmd += ["--host", "127.0.0.1"]
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(**env), stdout=log, stderr=log,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_for(base + FEED, timeout, proc)
-        except BenchError as exc:
-            log.seek(0)
-            raise BenchError(f"{exc}; server log: {log.read().decode()[-800:]}") from None
-        yield base, proc
-    finally:
-        stop(proc)
-        log.close()
+    command = serve_command(port, "--site", str(site), "--workers", str(workers), *flags)
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        log = Path(tmp, "serve.log")
+        with started(command, log, child_env(**env), start_new_session=True) as proc:
+            base = f"http://127.0.0.1:{port}"
+            wait_up(base + FEED, timeout, proc, log)
+            yield base, proc
+
+
+def nginx_globals() -> str:
+    """Return nginx's ``-g`` directives: in the foreground, and as root, workers as root.
+
+    As root, nginx's workers would run as nobody, who cannot enter the temporary folders.
+    """
+    return "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
+
+
+@contextmanager
+def run_nginx(tmp: Path, conf: str, port: int) -> Iterator[str]:
+    """Run nginx with *conf* (written to *tmp*/nginx.conf) on *port*; yield its base URL.
+
+    *conf* is a whole configuration without ``daemon`` or ``user`` (:func:`nginx_globals`).
+    """
+    (tmp / "nginx.conf").write_text(conf, encoding="utf-8")
+    command = ["nginx", "-p", str(tmp), "-c", str(tmp / "nginx.conf"),
+               "-e", str(tmp / "error.log"), "-g", nginx_globals()]
+    with started(command, tmp / "nginx.out", start_new_session=True) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_up(base + FEED, 15, proc, tmp / "nginx.out")
+        yield base
 
 
 @contextmanager
 def nginx_server(body: bytes, workers: int) -> Iterator[str]:
     """Run nginx serving *body* as a static file at FEED; yield its base URL."""
     with tempfile.TemporaryDirectory(prefix="bench-nginx-") as tmp:
-        os.chmod(tmp, 0o755)  # nginx workers run as nobody when started as root
         www = Path(tmp) / "www" / "feeds"
         www.mkdir(parents=True)
         (www / "all.atom").write_bytes(body)
-        for folder in (www, www.parent):
-            os.chmod(folder, 0o755)
         port = free_port()
-        conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(workers=workers, tmp=tmp, port=port))
-        proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", tmp, "-e", f"{tmp}/error.log"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for(base + FEED, 15, proc)
+        conf = NGINX_CONF.format(workers=workers, tmp=tmp, port=port)
+        with run_nginx(Path(tmp), conf, port) as base:
             yield base
-        finally:
-            stop(proc)
 
 
 def parse_wrk(text: str) -> dict[str, Any]:
@@ -160,11 +162,11 @@ def wrk(url: str, connections: int, seconds: int, etag: str | None) -> dict[str,
 
 def validators(url: str) -> tuple[bytes, str]:
     """Return (body, ETag) of *url* and check that If-None-Match gets a 304."""
-    status, headers, body = fetch(url)
-    etag = {k.lower(): v for k, v in headers.items()}.get("etag")
+    status, headers, body = fetch(url, timeout=10)
+    etag = headers.get("ETag")
     if status != 200 or not etag:
         raise BenchError(f"{url} answered {status} without an ETag")
-    again = fetch(url, {"If-None-Match": etag})[0]
+    again = fetch(url, {"If-None-Match": etag}, timeout=10)[0]
     if again != 304:
         raise BenchError(f"{url} answered {again}, not 304, to If-None-Match: {etag}")
     return body, etag

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write a deterministic, realistic Jekyll site of N posts for the benchmarks.
 
-    python bench/make_store.py N OUT            # a Jekyll site: OUT/_config.yml, OUT/_posts/
-    python bench/make_store.py N OUT --hugo     # the same posts as a Hugo site: OUT/content/posts/
+    python -m bench.make_store N OUT            # a Jekyll site: OUT/_config.yml, OUT/_posts/
+    python -m bench.make_store N OUT --hugo     # the same posts as a Hugo site: OUT/content/posts/
 
 The posts have the shape of the news site feedsvc serves (see docs/benchmarks.md): YAML front
 matter with a quoted Chinese title, ``date: YYYY-MM-DD HH:MM:SS +0800``, one ASCII category,
@@ -225,7 +225,8 @@ def write_site(n: int, out: Path, hugo: bool = False) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and write the site."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.make_store",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("n", type=int, metavar="N", help="number of posts")
     parser.add_argument("out", type=Path, metavar="OUT", help="folder to write (replaced)")
     parser.add_argument("--hugo", action="store_true",

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """The measured process: load a site with feedsvc's public API and print one JSON line.
 
-Run by bench/run.py in a fresh interpreter for every sample, so each cold start pays for
+Run by ``python -m bench.run`` in a fresh interpreter for every sample, so each cold start pays for
 imports and a cold process heap, as a restart does (the OS page cache stays warm: the
 figures are for a restart, not for a machine that just booted).
 
-    python bench/measure.py cold   --site DIR [--cache-dir DIR] [--load-only]
-    python bench/measure.py reload --site DIR [--repeats 5] [--load-only]
-    python bench/measure.py profile --site DIR --out FILE.html [--load-only]
+    python -m bench.measure cold   --site DIR [--cache-dir DIR] [--load-only]
+    python -m bench.measure reload --site DIR [--repeats 5] [--load-only]
+    python -m bench.measure profile --site DIR --out FILE.html [--load-only]
+
+From the repository root: ``python -m`` puts it first on ``sys.path``, so this checkout's
+feedsvc is the one measured whether or not a copy is installed.
 
 ``cold``: time ``Site(settings).reload()`` (every feed and page built), or with ``--load-only``
 (or when ``feedsvc.site`` cannot be imported yet) ``Store.from_settings(settings).reload()``.
@@ -28,8 +31,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 STARTED = time.perf_counter()
-# Import feedsvc from this checkout whether or not it is pip-installed (editable or not).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feedsvc.config import load_settings  # noqa: E402  (timed: imports are part of a start)
 from feedsvc.source import Store  # noqa: E402
@@ -167,7 +168,8 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     """Run one measurement and print its result as one JSON line on stdout."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.measure",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", choices=("cold", "reload", "profile"))
     parser.add_argument("--site", required=True)
     parser.add_argument("--cache-dir", default="")

@@ -2,7 +2,7 @@
 """nginx's proxy cache in front of ``feedsvc serve`` against nginx serving the same bytes as a
 static file, with wrk, in the same run (docs/deploy.md, "Measured").
 
-    python bench/nginx_proxy.py [--site DIR] [--connections 32] [--seconds 5] [--repeats 3]
+    python -m bench.nginx_proxy [--site DIR] [--connections 32] [--seconds 5] [--repeats 3]
                                 [--json FILE]
 
 It starts ``feedsvc serve --workers 1 --no-access-log`` on the site (the bundled sample by
@@ -28,14 +28,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from httpbench import FEED, feedsvc_server, validators, wrk  # noqa: E402
-from procs import ROOT, BenchError, fetch, free_port, median, stop, wait_for  # noqa: E402
-
-sys.path.insert(0, str(ROOT))
-from feedsvc.config import SAMPLE_SITE  # noqa: E402
-from feedsvc.nginx import render_nginx_config  # noqa: E402
+from bench.httpbench import FEED, feedsvc_server, run_nginx, validators, wrk
+from bench.procs import BenchError, median
+from feedsvc.config import SAMPLE_SITE
+from feedsvc.nginx import render_nginx_config
+from tests.support.net import fetch, free_port
 
 # The static server gets the http-level settings of the --full config, and nothing else.
 STATIC_CONF = """\
@@ -65,27 +62,6 @@ http {{
 """
 
 
-def nginx_globals() -> str:
-    # As root, nginx's workers would run as nobody, who cannot enter the temp folders.
-    return "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-
-
-@contextmanager
-def run_nginx(tmp: Path, conf: str, port: int) -> Iterator[str]:
-    """Run nginx with *conf* (written to *tmp*/nginx.conf); yield its base URL."""
-    (tmp / "nginx.conf").write_text(conf, encoding="utf-8")
-    proc = subprocess.Popen(["nginx", "-p", str(tmp), "-c", str(tmp / "nginx.conf"),
-                             "-e", str(tmp / "error.log"), "-g", nginx_globals()],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(base + FEED, 15, proc)
-        yield base
-    finally:
-        stop(proc)
-
-
 @contextmanager
 def proxy_nginx(upstream: str) -> Iterator[str]:
     """nginx with ``feedsvc nginx-config --full`` (access log off) in front of *upstream*."""
@@ -112,8 +88,8 @@ def static_nginx(body: bytes) -> Iterator[str]:
 
 
 def cache_status(url: str, headers: dict[str, str] | None = None) -> str:
-    status, got, _ = fetch(url, headers)
-    return {k.lower(): v for k, v in got.items()}.get("x-cache-status", f"none ({status})")
+    status, got, _ = fetch(url, headers, timeout=10)
+    return got.get("X-Cache-Status", f"none ({status})")
 
 
 def compare(site: Path, connections: int, seconds: int, repeats: int) -> dict[str, Any]:
@@ -162,7 +138,8 @@ def machine() -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.nginx_proxy",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, default=SAMPLE_SITE)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=5)
@@ -177,10 +154,10 @@ def main() -> int:
     try:
         result = compare(args.site, args.connections, args.seconds, args.repeats)
     except BenchError as exc:
-        print(f"bench/nginx_proxy.py: {exc}", file=sys.stderr)
+        print(f"bench.nginx_proxy: {exc}", file=sys.stderr)
         return 1
     result.update({
-        "command": " ".join(["python", "bench/nginx_proxy.py", *sys.argv[1:]]),
+        "command": " ".join(["python -m bench.nginx_proxy", *sys.argv[1:]]),
         "wrk": f"wrk -t2 -c{args.connections} -d{args.seconds}s --latency",
         "repeats": args.repeats, "machine": before,
         "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],

@@ -1,23 +1,26 @@
-"""Run child processes for the benchmarks: wall time, peak RSS, bounded durations."""
+"""Time child processes for the benchmarks: wall time, peak RSS, bounded durations.
+
+Servers are started, waited for and stopped with ``tests.support`` (the tests' own helpers);
+what is here is the benchmarks' own: a timed run to completion, a median, and a wait for a
+server that fails as a :class:`BenchError` quoting the server's log.
+"""
 from __future__ import annotations
 
 import dataclasses
 import os
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
+from tests.support.net import NotAnswering, wait_for
+from tests.support.serve import PYTHON, ROOT, child_env
+
+__all__ = ["PYTHON", "ROOT", "BenchError", "Finished", "median", "run", "wait_up"]
 
 
 class BenchError(Exception):
@@ -34,14 +37,6 @@ class Finished:
     stdout: str
     stderr: str
     timed_out: bool
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """Return the environment of a child: this checkout first on the path, no FEEDSVC_* leaks."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
 
 
 def run(cmd: Sequence[str], timeout: float, cwd: Path = ROOT,
@@ -73,49 +68,16 @@ def run(cmd: Sequence[str], timeout: float, cwd: Path = ROOT,
                         err.read().decode("utf-8", "replace"), killed.is_set())
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def wait_up(url: str, limit: float, process: subprocess.Popen, log: Path) -> float:
+    """Wait until *url* answers 200 while *process* runs; return the seconds it took.
 
-
-def fetch(url: str, headers: dict[str, str] | None = None,
-          timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
-    """Return (status, headers, body) of one GET; 304 and errors are answers, not raises."""
-    request = urllib.request.Request(url, headers=headers or {})
+    Raise :class:`BenchError` with the end of *log* when it exits or *limit* passes.
+    """
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-def wait_for(url: str, timeout: float, proc: subprocess.Popen | None = None) -> float:
-    """Poll *url* until it answers 200; return the seconds it took. Raise BenchError."""
-    began = time.perf_counter()
-    while time.perf_counter() - began < timeout:
-        if proc is not None and proc.poll() is not None:
-            raise BenchError(f"server exited with {proc.returncode} before serving {url}")
-        try:
-            if fetch(url, timeout=2)[0] == 200:
-                return time.perf_counter() - began
-        except (OSError, urllib.error.URLError):
-            pass
-        time.sleep(0.05)
-    raise BenchError(f"{url} did not answer 200 within {timeout:.0f} s")
-
-
-def stop(proc: subprocess.Popen, grace: float = 10) -> None:
-    """Stop a server we started (its whole process group): TERM, then KILL."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        return wait_for(url, limit, lambda: process.poll() is None,
+                        lambda: "; log: " + log.read_text(errors="replace")[-800:])
+    except NotAnswering as exc:
+        raise BenchError(str(exc)) from None
 
 
 def median(values: Sequence[float]) -> float | None:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Run feedsvc's benchmarks and print the table of docs/benchmarks.md.
 
-    python bench/run.py --smoke                       # N=200, every part briefly (CI)
-    python bench/run.py --sizes 1000,10000,100000     # the full run (about 30 minutes)
-    python bench/run.py --sizes 10000 --parts jekyll --timeout 900
+    python -m bench.run --smoke                       # N=200, every part briefly (CI)
+    python -m bench.run --sizes 1000,10000,100000     # the full run (about 30 minutes)
+    python -m bench.run --sizes 10000 --parts jekyll --timeout 900
 
 Parts: cold (fresh process: load + build every feed), warm (restart with a warm parse
 cache), reload (nothing changed; one post changed until /feeds/all.atom has new bytes),
@@ -30,15 +30,11 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import builders  # noqa: E402
-import httpbench  # noqa: E402
-import make_store  # noqa: E402
-from procs import PYTHON, ROOT, BenchError, median, run  # noqa: E402
+from bench import builders, httpbench, make_store
+from bench.procs import PYTHON, ROOT, BenchError, median, run
 
 ALL_PARTS = ("cold", "warm", "reload", "http", "fresh", "profile", "jekyll", "hugo")
-MEASURE = str(ROOT / "bench" / "measure.py")
+MEASURE = "bench.measure"   # run as ``python -m bench.measure`` from ROOT
 
 
 def store_for(n: int, stores: Path, hugo: bool = False) -> Path:
@@ -52,7 +48,7 @@ def store_for(n: int, stores: Path, hugo: bool = False) -> Path:
 
 
 def newest_post(site: Path, n: int) -> Path:
-    """Return the file of the newest post; make_store.py gives it the index n-1."""
+    """Return the file of the newest post; bench.make_store gives it the index n-1."""
     found = list((site / "_posts").glob(f"*-{n - 1:06d}.md"))
     if len(found) != 1:
         raise BenchError(f"cannot find the newest post of {site}")
@@ -60,12 +56,12 @@ def newest_post(site: Path, n: int) -> Path:
 
 
 def measure(mode: str, site: Path, timeout: float, *extra: str) -> dict[str, Any]:
-    """Run bench/measure.py in a fresh process; return its JSON plus wall time and peak RSS."""
-    done = run([PYTHON, MEASURE, mode, "--site", str(site), *extra], timeout)
+    """Run bench.measure in a fresh process; return its JSON plus wall time and peak RSS."""
+    done = run([PYTHON, "-m", MEASURE, mode, "--site", str(site), *extra], timeout)
     if done.timed_out:
-        raise BenchError(f"measure.py {mode} took longer than {timeout:.0f} s")
+        raise BenchError(f"bench.measure {mode} took longer than {timeout:.0f} s")
     if done.returncode != 0:
-        raise BenchError(f"measure.py {mode} failed: {done.stderr.strip()[-800:]}")
+        raise BenchError(f"bench.measure {mode} failed: {done.stderr.strip()[-800:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process_wall_s"] = done.wall_s
     result["process_peak_rss_mb"] = done.peak_rss_mb
@@ -297,7 +293,8 @@ def table(results: dict[str, Any], sizes: list[int]) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line; --smoke and --quick set short defaults."""
     ints = lambda text: [int(x) for x in text.split(",") if x]  # noqa: E731
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.run",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=ints, default=[1000, 10_000, 100_000])
     parser.add_argument("--parts", type=lambda t: t.split(","), default=list(ALL_PARTS))
     parser.add_argument("--builder-sizes", type=ints, default=[1000, 10_000])

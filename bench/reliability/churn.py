@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Churn a Jekyll store: add, edit, rename and delete posts every PERIOD seconds.
 
-    python bench/reliability/churn.py --site DIR [--period 0.2] [--duration 60] [--seed 1]
+    python -m bench.reliability.churn --site DIR [--period 0.2] [--duration 60] [--seed 1]
                                       [--report churn.json]
 
 Writes are done the ways editors and tools do them: half the writes go to a hidden temporary
@@ -31,11 +31,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from feedsvc.config import load_settings  # noqa: E402
-from feedsvc.source import Store  # noqa: E402
+from feedsvc.config import load_settings
+from feedsvc.source import Store
 
 ZONE = dt.timezone(dt.timedelta(hours=8))
 FIRST_DATE = dt.datetime(2024, 6, 1, 8, 0, tzinfo=ZONE)   # after everything make_store writes
@@ -229,7 +226,8 @@ def rewrite(text: str, post: Live) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.reliability.churn",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", required=True, type=Path)
     parser.add_argument("--period", type=float, default=0.2, help="seconds between operations")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds to run")

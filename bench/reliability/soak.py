@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Load with churn: wrk on ``feedsvc serve`` while posts are added, edited, renamed, deleted.
 
-    python bench/reliability/soak.py [--duration 60] [--connections 64] [--posts 2000]
+    python -m bench.reliability.soak [--duration 60] [--connections 64] [--posts 2000]
                                      [--workers 2] [--json OUT.json]
 
-1. Generate a store of N posts (bench/make_store.py) in a temporary folder.
+1. Generate a store of N posts (``python -m bench.make_store``) in a temporary folder.
 2. Start ``feedsvc serve`` on it on 127.0.0.1, reloading every second
    (``FEEDSVC_RELOAD_INTERVAL=1``).
 3. For DURATION seconds, at once:
    - wrk, CONNECTIONS connections, asks for every feed, page and format, plain, gzipped
      and conditional (bench/reliability/mix.lua), and records the status of each answer;
-   - the churn (bench/reliability/churn.py) adds, edits, renames or deletes a post every
-     200 ms, saving half of them in place;
-   - the verifier (bench/reliability/verify.py) fetches documents and checks each 200 is
+   - the churn (``python -m bench.reliability.churn``) adds, edits, renames or deletes a
+     post every 200 ms, saving half of them in place;
+   - the verifier (bench.reliability.verify) fetches documents and checks each 200 is
      well-formed and its ETag matches its bytes, and each 304 names the ETag sent.
 4. Once the churn has stopped and a reload begun after its last write has run, compare every
    document with a from-scratch build of the final store, byte for byte.
@@ -30,26 +30,18 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+from bench.reliability import verify
+from tests.support.net import NotAnswering, wait_until
+from tests.support.procs import children
+from tests.support.serve import PYTHON, ROOT, child_env, serving, started
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
-
-import verify  # noqa: E402
-
-PYTHON = sys.executable
 START_LIMIT = 90.0      # seconds for the server (and the churn) to load the store
 STOP_LIMIT = 15.0       # seconds for a child to stop before it is killed
 
@@ -58,49 +50,12 @@ class SoakError(Exception):
     """The soak could not run; the message says why."""
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """Return a child's environment: this checkout first on the path, no FEEDSVC_* leaks."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a child we started (SIGTERM, then SIGKILL after STOP_LIMIT)."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_LIMIT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@contextlib.contextmanager
-def started(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=out)
-    try:
-        yield process
-    finally:
-        stop(process)
-
-
 def make_store(posts: int, out: Path) -> None:
-    done = subprocess.run([PYTHON, str(ROOT / "bench" / "make_store.py"), str(posts), str(out)],
+    done = subprocess.run([PYTHON, "-m", "bench.make_store", str(posts), str(out)],
                           cwd=ROOT, env=child_env(), capture_output=True, text=True,
                           timeout=600)
     if done.returncode != 0:
-        raise SoakError(f"make_store.py failed: {done.stderr.strip()[-400:]}")
+        raise SoakError(f"bench.make_store failed: {done.stderr.strip()[-400:]}")
 
 
 def write_targets(site: Path, environ: dict[str, str], out: Path) -> list[str]:
@@ -112,40 +67,11 @@ def write_targets(site: Path, environ: dict[str, str], out: Path) -> list[str]:
     return sorted(documents)
 
 
-def wait_up(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_LIMIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SoakError(f"feedsvc serve exited with {process.returncode}: "
-                            f"{log.read_text(errors='replace')[-800:]}")
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (OSError, urllib.error.HTTPError):
-            time.sleep(0.2)
-    raise SoakError(f"feedsvc serve did not answer within {START_LIMIT:.0f} s")
-
-
 def wait_ready(process: subprocess.Popen, log: Path) -> None:
     """Wait for the churn to print "ready" (it has read the store)."""
-    deadline = time.monotonic() + START_LIMIT
-    while "ready" not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SoakError(f"the churn did not start: {log.read_text(errors='replace')[-800:]}")
-        time.sleep(0.05)
-
-
-def workers_of(master: int) -> set[int]:
-    """Return the pids of gunicorn's workers: the children of *master* (proc(5))."""
-    pids = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                stat = Path("/proc", entry, "stat").read_text()
-                if int(stat.rpartition(")")[2].split()[1]) == master:
-                    pids.add(int(entry))
-    return pids
+    wait_until(lambda: "ready" in log.read_text(errors="replace"), "the churn to start",
+               START_LIMIT, lambda: process.poll() is None,
+               lambda: ": " + log.read_text(errors="replace")[-800:])
 
 
 def run_wrk(base: str, args: argparse.Namespace, targets: Path) -> dict:
@@ -194,17 +120,14 @@ def soak(args: argparse.Namespace, work: Path) -> dict:
     make_store(args.posts, site)
     env = {"FEEDSVC_RELOAD_INTERVAL": str(args.reload_interval), "FEEDSVC_LOG_LEVEL": "WARNING"}
     stable = write_targets(site, env, work / "targets.tsv")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    serve = [PYTHON, "-m", "feedsvc.cli", "serve", "--site", str(site), "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(args.workers)]
-    churn = [PYTHON, str(HERE / "churn.py"), "--site", str(site), "--period", str(args.period),
-             "--duration", str(args.duration), "--seed", str(args.seed),
-             "--report", str(work / "churn.json")]
-    with started(serve, work / "serve.log", child_env(**env)) as server:
-        wait_up(base, server, work / "serve.log")
-        workers = workers_of(server.pid)
-        with started(churn, work / "churn.log", child_env()) as churner:
+    churn = [PYTHON, "-m", "bench.reliability.churn", "--site", str(site),
+             "--period", str(args.period), "--duration", str(args.duration),
+             "--seed", str(args.seed), "--report", str(work / "churn.json")]
+    with serving(work / "serve.log", "--site", str(site), "--workers", str(args.workers),
+                 env=child_env(**env), limit=START_LIMIT, grace=STOP_LIMIT) as server:
+        base = server.base
+        workers = children(server.process.pid)
+        with started(churn, work / "churn.log", grace=STOP_LIMIT) as churner:
             wait_ready(churner, work / "churn.log")
             watcher = verify.Watcher(base, stable, threads=args.verifiers, seed=args.seed)
             watcher.start()
@@ -217,7 +140,7 @@ def soak(args: argparse.Namespace, work: Path) -> dict:
         final = verify.final_check(base, site, env, report["ended_at"], seen=watcher.seen,
                                    workers=workers, expected_posts=report["live_posts"],
                                    wait_limit=max(30.0, 10 * args.reload_interval))
-        restarted = len(workers - workers_of(server.pid))
+        restarted = len(workers - children(server.process.pid))
     return summarize(args, load, checked, report, final, scan_log(work / "serve.log"),
                      restarted)
 
@@ -240,7 +163,7 @@ def summarize(args: argparse.Namespace, load: dict, checked: dict, churn: dict, 
         "workers_restarted": restarted,
     }
     return {
-        "command": "python bench/reliability/soak.py " + " ".join(args.argv),
+        "command": "python -m bench.reliability.soak " + " ".join(args.argv),
         "machine": machine(),
         "config": {"duration_s": args.duration, "connections": args.connections,
                    "wrk_threads": args.threads, "posts": args.posts, "workers": args.workers,
@@ -300,7 +223,8 @@ def table(summary: dict) -> str:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.reliability.soak",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=60, help="seconds of load and churn")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -326,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="feedsvc-soak-"))
     try:
         summary = soak(args, work)
-    except (SoakError, TimeoutError, subprocess.TimeoutExpired) as exc:
+    except (SoakError, NotAnswering, TimeoutError, subprocess.TimeoutExpired) as exc:
         print(f"soak: {exc} (work folder: {work})", file=sys.stderr)
         return 2
     finally:

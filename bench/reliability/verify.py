@@ -17,7 +17,7 @@ write, build the final store from scratch in this process, and compare every doc
 service serves with it, byte for byte and ETag for ETag, identity and gzip, over fresh
 connections (so both workers answer); every feed that is gone must be 404.
 
-    python bench/reliability/verify.py final --base http://127.0.0.1:PORT --site DIR \\
+    python -m bench.reliability.verify final --base http://127.0.0.1:PORT --site DIR \\
         [--since UNIX_TIME]
 """
 from __future__ import annotations
@@ -28,7 +28,6 @@ import gzip
 import hashlib
 import http.client
 import json
-import os
 import random
 import sys
 import threading
@@ -40,12 +39,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 from lxml import etree
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from feedsvc.config import load_settings  # noqa: E402
-from feedsvc.documents import Document  # noqa: E402
-from feedsvc.site import Site  # noqa: E402
+from feedsvc.config import load_settings
+from feedsvc.documents import Document
+from feedsvc.site import Site
+from tests.support.procs import socket_owner
 
 EXAMPLES = 5            # problems kept as examples in the report, per kind
 TIMEOUT = 10.0          # seconds per request
@@ -221,7 +218,8 @@ class Watcher:
             tally.add("unexpected statuses", f"{path}: asked for gzip, got identity")
         etag = answer.get("ETag")
         if etag != etag_of(body, gzipped):
-            tally.add("etag mismatches", f"{path}: ETag {etag}, bytes give {etag_of(body, gzipped)}")
+            tally.add("etag mismatches",
+                      f"{path}: ETag {etag}, bytes give {etag_of(body, gzipped)}")
         problem = malformed(path, answer.get("Content-Type", ""), body)
         if problem:
             tally.add("malformed bodies", f"{path}: {problem}")
@@ -258,28 +256,6 @@ class Link:
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
-
-
-def socket_owner(server_port: int, client_port: int, pids: Iterable[int]) -> int | None:
-    """Return which of *pids* holds the server end of a loopback connection (proc(5))."""
-    local, remote = f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}"
-    inode = None
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == local and fields[2] == remote:
-            inode = fields[9]
-    for pid in pids:
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
-                    return pid
-            except OSError:
-                continue
-    return None
 
 
 def link_to(host: str, port: int, worker: int, workers: Iterable[int], tries: int = 64) -> Link:
@@ -403,7 +379,8 @@ def _lost_posts(link: Link, site: Site) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Compare a running feedsvc with a scratch "
+    parser = argparse.ArgumentParser(prog="python -m bench.reliability.verify",
+                                     description="Compare a running feedsvc with a scratch "
                                                  "build of its store.")
     sub = parser.add_subparsers(dest="command", required=True)
     final = sub.add_parser("final")

@@ -1,19 +1,18 @@
 """The benchmark's smoke run (N = 200, every part briefly) so bench/ does not rot.
 
 No thresholds: this checks that every part ran and produced figures, not how fast they are
-(docs/benchmarks.md has the figures; `python bench/run.py` produces them).
+(docs/benchmarks.md has the figures; ``python -m bench.run`` produces them).
 """
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.serve import PYTHON, ROOT, child_env
 
 
 def test_bench_smoke_run_measures_every_part(tmp_path):
@@ -22,9 +21,9 @@ def test_bench_smoke_run_measures_every_part(tmp_path):
             pytest.fail(f"{tool} is not installed: bash .ci/run installs it (Debian package)")
     out = tmp_path / "smoke.json"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke",
+        [PYTHON, "-m", "bench.run", "--smoke",
          "--stores", str(tmp_path / "stores"), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = json.loads(out.read_text())["results"]["200"]
 
