@@ -2,7 +2,7 @@
 
 ``render_nginx_config()`` is a pure function of its five arguments (no file, clock or
 environment is read), so the same flags always print the same bytes. docs/deploy.md explains
-the output line by line; tests/test_nginx_proxy.py runs it with a real nginx.
+the output line by line; tests/e2e/test_nginx_proxy.py runs it with a real nginx.
 """
 from __future__ import annotations
 

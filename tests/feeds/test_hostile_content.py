@@ -12,7 +12,7 @@ Two loaders read the front matter: libyaml, which refuses an escape giving a lon
 text then reaches the builder). Sites without libyaml get the second.
 
 The loader itself, fed arbitrary bytes and YAML-like front matter, is tested in
-tests/test_hostile_loader.py.
+tests/source/test_hostile_loader.py.
 """
 from __future__ import annotations
 
