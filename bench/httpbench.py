@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 from bench.procs import PYTHON, ROOT, BenchError, median, run, wait_up
 from tests.support.net import fetch, free_port
+from tests.support.nginx import nginx_running, write_config
 from tests.support.serve import child_env, serve_command, started
 
 FEED = "/feeds/all.atom"
@@ -94,26 +95,17 @@ def feedsvc_server(site: Path, workers: int, timeout: float, flags: list[str] | 
             yield base, proc
 
 
-def nginx_globals() -> str:
-    """Return nginx's ``-g`` directives: in the foreground, and as root, workers as root.
-
-    As root, nginx's workers would run as nobody, who cannot enter the temporary folders.
-    """
-    return "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-
-
 @contextmanager
 def run_nginx(tmp: Path, conf: str, port: int) -> Iterator[str]:
-    """Run nginx with *conf* (written to *tmp*/nginx.conf) on *port*; yield its base URL.
+    """Run nginx with *conf* (written to *tmp*/nginx.conf) on *port*; yield its base URL once
+    FEED answers there.
 
-    *conf* is a whole configuration without ``daemon`` or ``user`` (:func:`nginx_globals`).
+    *conf* is a whole configuration without ``daemon`` or ``user``: tests.support.nginx
+    starts it (in the foreground, and as root with root workers) and stops it.
     """
-    (tmp / "nginx.conf").write_text(conf, encoding="utf-8")
-    command = ["nginx", "-p", str(tmp), "-c", str(tmp / "nginx.conf"),
-               "-e", str(tmp / "error.log"), "-g", nginx_globals()]
-    with started(command, tmp / "nginx.out", start_new_session=True) as proc:
+    with nginx_running(write_config(tmp, conf), tmp, port) as proc:
         base = f"http://127.0.0.1:{port}"
-        wait_up(base + FEED, 15, proc, tmp / "nginx.out")
+        wait_up(base + FEED, 15, proc, tmp / "stderr.log")
         yield base
 
 
